@@ -1,0 +1,67 @@
+import express, { type Express } from 'express';
+import type { Clock } from './clock.ts';
+import type { Config } from './config.ts';
+import type { Db } from './db/knex.ts';
+import type { Logger } from './logger.ts';
+import { loadCurrentUser } from './middleware/auth.ts';
+import { csrfProtection, exposeCsrfToken, rejectCrossSite } from './middleware/csrf.ts';
+import { errorHandler, notFound } from './middleware/errors.ts';
+import { requestContext } from './middleware/request-context.ts';
+import { noStore, securityHeaders } from './middleware/security-headers.ts';
+import { enforceSessionTimeouts, exposeFlash, type SessionStore } from './middleware/session.ts';
+import { PUBLIC_DIR, VIEWS_DIR } from './paths.ts';
+import { authRoutes } from './routes/auth.ts';
+import { healthRoutes } from './routes/health.ts';
+import { homeRoutes } from './routes/home.ts';
+import { setupRoutes } from './routes/setup.ts';
+
+export interface AppDeps {
+  db: Db;
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  sessions: SessionStore;
+}
+
+/** Largest form body accepted: far above any real form, far below anything that costs memory. */
+const BODY_LIMIT = '32kb';
+
+export function createApp(deps: AppDeps): Express {
+  const { db, config, logger, clock, sessions } = deps;
+  const app = express();
+
+  app.disable('x-powered-by');
+  app.set(
+    'trust proxy',
+    Array.isArray(config.trustProxy) ? [...config.trustProxy] : config.trustProxy,
+  );
+  app.set('view engine', 'ejs');
+  app.set('views', VIEWS_DIR);
+  app.locals.appName = config.appName;
+
+  app.use(requestContext(logger));
+  app.use(securityHeaders(config.isProduction));
+  app.use(
+    '/public',
+    express.static(PUBLIC_DIR, { index: false, maxAge: config.isProduction ? '1h' : 0 }),
+  );
+  app.use(healthRoutes(db));
+
+  app.use(noStore);
+  app.use(rejectCrossSite);
+  app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 50 }));
+  app.use(sessions.middleware);
+  app.use(enforceSessionTimeouts(config, clock));
+  app.use(loadCurrentUser(db));
+  app.use(csrfProtection);
+  app.use(exposeCsrfToken);
+  app.use(exposeFlash);
+
+  app.use(authRoutes(deps));
+  app.use(setupRoutes(deps));
+  app.use(homeRoutes());
+
+  app.use(notFound);
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,28 @@
+import type { Db } from '../db/knex.ts';
+
+/** Every security-relevant event, in words a person can read back in their activity list. */
+export type AuditEventName =
+  'sign_in' | 'sign_in_failed' | 'sign_out' | 'user_created' | 'first_admin_created';
+
+export interface AuditEvent {
+  event: AuditEventName;
+  userId?: string | null;
+  actorId?: string | null;
+  ip?: string | null;
+  userAgent?: string | null;
+  details?: Record<string, unknown>;
+  at?: Date;
+}
+
+export async function recordAuditEvent(db: Db, event: AuditEvent): Promise<void> {
+  await db('audit_events').insert({
+    event: event.event,
+    user_id: event.userId ?? null,
+    actor_id: event.actorId ?? null,
+    ip: event.ip ?? null,
+    // User agents are attacker-controlled; keep a bounded amount.
+    user_agent: event.userAgent ? event.userAgent.slice(0, 512) : null,
+    details: JSON.stringify(event.details ?? {}),
+    ...(event.at ? { created_at: event.at } : {}),
+  });
+}

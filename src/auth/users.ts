@@ -1,0 +1,99 @@
+import type { Db } from '../db/knex.ts';
+
+export type Role = 'admin' | 'user';
+
+export interface User {
+  id: string;
+  email: string;
+  passwordHash: string;
+  role: Role;
+  isActive: boolean;
+  mustChangePassword: boolean;
+  totpSecretEncrypted: string | null;
+  totpEnabledAt: Date | null;
+  totpLastUsedStep: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  lastSignInAt: Date | null;
+}
+
+interface UserRow {
+  id: string;
+  email: string;
+  password_hash: string;
+  role: Role;
+  is_active: boolean;
+  must_change_password: boolean;
+  totp_secret_encrypted: string | null;
+  totp_enabled_at: Date | null;
+  totp_last_used_step: string | null;
+  created_at: Date;
+  updated_at: Date;
+  last_sign_in_at: Date | null;
+}
+
+function toUser(row: UserRow): User {
+  return {
+    id: String(row.id),
+    email: row.email,
+    passwordHash: row.password_hash,
+    role: row.role,
+    isActive: row.is_active,
+    mustChangePassword: row.must_change_password,
+    totpSecretEncrypted: row.totp_secret_encrypted,
+    totpEnabledAt: row.totp_enabled_at,
+    totpLastUsedStep: row.totp_last_used_step === null ? null : String(row.totp_last_used_step),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    lastSignInAt: row.last_sign_in_at,
+  };
+}
+
+/** Ids are bigints; anything that is not a plain positive integer cannot be one. */
+export function isUserId(value: unknown): value is string {
+  return typeof value === 'string' && /^[1-9]\d{0,17}$/.test(value);
+}
+
+export async function findUserByEmail(db: Db, email: string): Promise<User | null> {
+  const row = await db<UserRow>('users').whereRaw('lower(email) = lower(?)', [email]).first();
+  return row ? toUser(row) : null;
+}
+
+export async function findUserById(db: Db, id: string): Promise<User | null> {
+  if (!isUserId(id)) return null;
+  const row = await db<UserRow>('users').where({ id }).first();
+  return row ? toUser(row) : null;
+}
+
+export async function hasAnyUser(db: Db): Promise<boolean> {
+  const row = await db.raw<{ rows: { exists: boolean }[] }>('SELECT EXISTS (SELECT 1 FROM users)');
+  return row.rows[0]!.exists;
+}
+
+export interface NewUser {
+  email: string;
+  passwordHash: string;
+  role: Role;
+  mustChangePassword?: boolean;
+}
+
+export type CreateUserResult = { ok: true; user: User } | { ok: false; reason: 'email_taken' };
+
+export async function createUser(db: Db, input: NewUser): Promise<CreateUserResult> {
+  try {
+    const [row] = await db<UserRow>('users')
+      .insert({
+        email: input.email,
+        password_hash: input.passwordHash,
+        role: input.role,
+        must_change_password: input.mustChangePassword ?? false,
+      })
+      .returning('*');
+    return { ok: true, user: toUser(row as UserRow) };
+  } catch (error) {
+    if ((error as { constraint?: string }).constraint === 'users_email_lower_unique') {
+      return { ok: false, reason: 'email_taken' };
+    }
+    throw error;
+  }
+}

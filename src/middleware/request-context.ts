@@ -1,0 +1,37 @@
+import crypto from 'node:crypto';
+import type { RequestHandler } from 'express';
+import type { Logger } from '../logger.ts';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    id: string;
+    log: Logger;
+  }
+}
+
+/**
+ * Gives every request an id (sent back as X-Request-Id and shown on error pages) and a logger that
+ * stamps it on every line, and logs one line per response: method, path (never the query string,
+ * which can carry a setup token), status and duration.
+ */
+export function requestContext(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    req.id = crypto.randomUUID();
+    req.log = logger.child({ reqId: req.id });
+    res.set('X-Request-Id', req.id);
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      req.log.info(
+        {
+          method: req.method,
+          path: req.path,
+          status: res.statusCode,
+          ms: Math.round(ms * 10) / 10,
+        },
+        'request',
+      );
+    });
+    next();
+  };
+}

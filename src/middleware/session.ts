@@ -1,0 +1,171 @@
+import connectPgSimple from 'connect-pg-simple';
+import type { Request, RequestHandler } from 'express';
+import session from 'express-session';
+import pg from 'pg';
+import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import type { Clock } from '../clock.ts';
+
+export interface Flash {
+  kind: 'success' | 'info' | 'error';
+  text: string;
+}
+
+declare module 'express-session' {
+  interface SessionData {
+    /** Set only once sign-in is complete (both factors when 2FA is on). */
+    userId: string;
+    /** When this signed-in session began: the absolute timeout counts from here. */
+    createdAt: number;
+    /** Last request seen, at one-minute precision: the idle timeout counts from here. */
+    lastSeenAt: number;
+    /** Last full authentication (password, plus a code with 2FA): "recent authentication". */
+    authAt: number;
+    flash: Flash;
+  }
+}
+
+/** How stale lastSeenAt may get before we save it: bounds session writes to one a minute. */
+const LAST_SEEN_PRECISION_MS = 60_000;
+
+export function sessionCookieName(config: Config): string {
+  // __Host- cookies must be Secure, Path=/ and have no Domain: browsers enforce all three.
+  return config.isProduction ? '__Host-keygate' : 'keygate.sid';
+}
+
+export interface SessionStore {
+  middleware: RequestHandler;
+  pool: pg.Pool;
+  close(): Promise<void>;
+}
+
+export function createSessionMiddleware(
+  config: Config,
+  databaseUrl: string,
+  logger: Logger,
+  options: { prune: boolean },
+): SessionStore {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: 10,
+    application_name: 'keygate-sessions',
+    statement_timeout: config.dbStatementTimeoutMs,
+    connectionTimeoutMillis: 5000,
+  });
+  // An idle connection killed by the server must not crash the process; the pool replaces it.
+  pool.on('error', (error) => logger.warn({ err: error }, 'session pool connection lost'));
+
+  const PgStore = connectPgSimple(session);
+  const store = new PgStore({
+    pool,
+    tableName: 'sessions',
+    createTableIfMissing: false,
+    // Expiry is moved only when the session is saved (at most once a minute, see below), so a
+    // page view costs no write.
+    disableTouch: true,
+    pruneSessionInterval: options.prune ? Math.round(config.sessionPruneIntervalMs / 1000) : false,
+    errorLog: (...args: unknown[]) =>
+      logger.error({ detail: args.map(String).join(' ') }, 'session store error'),
+  });
+
+  const middleware = session({
+    name: sessionCookieName(config),
+    secret: [...config.sessionSecrets],
+    store,
+    resave: false,
+    saveUninitialized: false,
+    rolling: false,
+    unset: 'destroy',
+    proxy: config.trustProxy !== false,
+    cookie: {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: config.isProduction,
+      path: '/',
+      maxAge: config.sessionIdleTimeoutMs,
+    },
+  });
+
+  return {
+    middleware,
+    pool,
+    async close() {
+      await store.close();
+      await pool.end();
+    },
+  };
+}
+
+export function regenerateSession(req: Request): Promise<void> {
+  return new Promise((resolve, reject) =>
+    req.session.regenerate((error) => (error ? reject(error) : resolve())),
+  );
+}
+
+export function destroySession(req: Request): Promise<void> {
+  return new Promise((resolve, reject) =>
+    req.session.destroy((error) => (error ? reject(error) : resolve())),
+  );
+}
+
+export function saveSession(req: Request): Promise<void> {
+  return new Promise((resolve, reject) =>
+    req.session.save((error) => (error ? reject(error) : resolve())),
+  );
+}
+
+/** Starts a fresh signed-in session for `userId`: a new id, so a planted id is never promoted. */
+export async function startSignedInSession(
+  req: Request,
+  userId: string,
+  now: number,
+): Promise<void> {
+  await regenerateSession(req);
+  req.session.userId = userId;
+  req.session.createdAt = now;
+  req.session.lastSeenAt = now;
+  req.session.authAt = now;
+}
+
+export function setFlash(req: Request, kind: Flash['kind'], text: string): void {
+  req.session.flash = { kind, text };
+}
+
+/**
+ * Idle and absolute timeouts, enforced here on the server from times kept in the session: the
+ * cookie's own expiry is the browser's business and is never trusted (a forged one changes
+ * nothing). The store's expire column is a second, coarser bound.
+ */
+export function enforceSessionTimeouts(config: Config, clock: Clock): RequestHandler {
+  return async (req, _res, next) => {
+    const data = req.session;
+    if (data.createdAt === undefined) return next();
+    const now = clock.now();
+    const lastSeenAt = data.lastSeenAt ?? data.createdAt;
+    const idle = now - lastSeenAt > config.sessionIdleTimeoutMs;
+    const tooOld = now - data.createdAt > config.sessionAbsoluteTimeoutMs;
+    if (idle || tooOld) {
+      const wasSignedIn = data.userId !== undefined;
+      await regenerateSession(req);
+      if (wasSignedIn)
+        setFlash(
+          req,
+          'info',
+          'You were signed out because your session expired. Please sign in again.',
+        );
+      return next();
+    }
+    if (now - lastSeenAt >= LAST_SEEN_PRECISION_MS) data.lastSeenAt = now;
+    next();
+  };
+}
+
+/** One-shot messages: shown on the next page, then gone. */
+export const exposeFlash: RequestHandler = (req, res, next) => {
+  res.locals.flash = null;
+  if (req.session.flash) {
+    res.locals.flash = req.session.flash;
+    delete req.session.flash;
+  }
+  next();
+};

@@ -1,0 +1,92 @@
+import type { Server } from 'node:http';
+import { createApp } from './app.ts';
+import { createSetupToken } from './auth/setup-tokens.ts';
+import { hasAnyUser } from './auth/users.ts';
+import { systemClock } from './clock.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { openDatabaseServer } from './db/database.ts';
+import { createDb, migrateToLatest } from './db/knex.ts';
+import { createLogger } from './logger.ts';
+import { createSessionMiddleware } from './middleware/session.ts';
+
+/** How long in-flight requests get to finish after SIGTERM/SIGINT before we exit anyway. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+function readConfig(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`keygate: configuration error: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+async function main() {
+  const config = readConfig();
+  const logger = createLogger(config.logLevel);
+  for (const note of config.notes) logger.info(note);
+
+  const database = await openDatabaseServer(config, (message) => logger.info(message));
+  const db = createDb({ url: database.url, statementTimeoutMs: config.dbStatementTimeoutMs });
+  const applied = await migrateToLatest(db);
+  if (applied.length) logger.info({ migrations: applied }, 'database migrated');
+
+  const sessions = createSessionMiddleware(config, database.url, logger, { prune: true });
+  const app = createApp({ db, config, logger, clock: systemClock, sessions });
+
+  const server: Server = await new Promise((resolve, reject) => {
+    const listening = app.listen(config.port, config.host, () => resolve(listening));
+    listening.on('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = config.port === port ? config.baseUrl : `http://localhost:${port}`;
+  logger.info({ url: `${url}/login`, embeddedDatabase: database.embedded }, 'Keygate is listening');
+  process.stderr.write(`\nKeygate is running: ${url}/login\n`);
+
+  if (!(await hasAnyUser(db))) {
+    const token = await createSetupToken(db);
+    // The token is printed for the operator, never logged.
+    logger.info('no user exists yet: a one-time setup link was printed to the terminal');
+    process.stderr.write(
+      `\nNo user exists yet. Create the first administrator here (this link works once):\n  ${url}/setup?token=${token}\n\n`,
+    );
+  }
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) {
+      logger.warn(`${signal} again: exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing requests in flight');
+    const force = setTimeout(() => {
+      logger.error('requests did not finish in time: exiting');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    force.unref();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    await sessions.close();
+    await db.destroy();
+    await database.stop();
+    logger.info('stopped');
+    clearTimeout(force);
+    process.exit(0);
+  };
+  process.on('SIGTERM', (signal) => void shutdown(signal));
+  process.on('SIGINT', (signal) => void shutdown(signal));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `keygate: could not start: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,92 @@
+import { z } from 'zod';
+
+export type FieldErrors = Record<string, string>;
+
+export type FormResult<T> = { ok: true; data: T } | { ok: false; errors: FieldErrors };
+
+// C0 controls (NUL included) and DEL never belong in a single-line form field; U+FFFD means the
+// browser sent bytes that were not UTF-8.
+// eslint-disable-next-line no-control-regex
+const UNREADABLE = /[\u0000-\u001f\u007f\ufffd]/;
+
+/**
+ * One form field as text. Repeated fields (arrays), bracket objects and missing values get a
+ * message a person can act on instead of reaching the domain code.
+ */
+export function textField(
+  label: string,
+  options: { max: number; trim?: boolean; required?: string },
+) {
+  return z.unknown().transform((value, ctx): string => {
+    if (Array.isArray(value)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${label} was sent more than once. Fill it in once and try again.`,
+      });
+      return z.NEVER;
+    }
+    if (value !== undefined && typeof value !== 'string') {
+      ctx.addIssue({ code: 'custom', message: `${label} could not be read. Type it again.` });
+      return z.NEVER;
+    }
+    const text = options.trim === false ? (value ?? '') : (value ?? '').trim();
+    if (text === '' && options.required) {
+      ctx.addIssue({ code: 'custom', message: options.required });
+      return z.NEVER;
+    }
+    if (UNREADABLE.test(text)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${label} contains characters that cannot be used. Type it again.`,
+      });
+      return z.NEVER;
+    }
+    if ([...text].length > options.max) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${label} must be at most ${options.max} characters.`,
+      });
+      return z.NEVER;
+    }
+    return text;
+  });
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export function emailField() {
+  return textField('Email address', { max: 254, required: 'Enter your email address.' }).refine(
+    (email) => email === '' || EMAIL.test(email),
+    'Enter an email address like name@example.com.',
+  );
+}
+
+/** Parses a request body (which may be undefined, e.g. for a JSON post) with a form schema. */
+export function parseForm<T>(schema: z.ZodType<T>, body: unknown): FormResult<T> {
+  const input = body && typeof body === 'object' ? body : {};
+  const result = schema.safeParse(input);
+  if (result.success) return { ok: true, data: result.data };
+  const errors: FieldErrors = {};
+  for (const issue of result.error.issues) {
+    const field = String(issue.path[0] ?? 'form');
+    errors[field] ??= issue.message;
+  }
+  return { ok: false, errors };
+}
+
+/**
+ * A return path after sign-in: only a path on this site. Anything that a browser could read as
+ * another host (`//evil`, `/\evil`, `https://evil`), control characters, or odd input becomes "/".
+ */
+export function safeReturnPath(value: unknown): string {
+  if (typeof value !== 'string' || value.length > 2048) return '/';
+  if (!value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return '/';
+  if (UNREADABLE.test(value) || /[\\\s]/.test(value)) return '/';
+  try {
+    const url = new URL(value, 'http://keygate.invalid');
+    if (url.origin !== 'http://keygate.invalid') return '/';
+    return url.pathname + url.search;
+  } catch {
+    return '/';
+  }
+}

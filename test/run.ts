@@ -1,0 +1,95 @@
+/**
+ * The test command: starts a throwaway embedded PostgreSQL (or uses DATABASE_URL, which must be
+ * allowed to create databases), builds one migrated template database, runs every test file with
+ * Node's test runner (each file copies the template into a database of its own), then removes
+ * everything it made.
+ *
+ *   node --import tsx test/run.ts [files…]
+ */
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
+import { createDb, migrateToLatest } from '../src/db/knex.ts';
+import { ROOT } from '../src/paths.ts';
+
+function findTestFiles(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((entry) => {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) return findTestFiles(full);
+      return entry.name.endsWith('.test.ts') ? [full] : [];
+    })
+    .sort();
+}
+
+function withDatabase(url: string, name: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${name}`;
+  return parsed.toString();
+}
+
+const requested = process.argv.slice(2);
+const files = requested.length ? requested : findTestFiles(path.join(ROOT, 'test'));
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'keygate-test-'));
+fs.chmodSync(tmp, 0o711);
+const logDir = path.join(ROOT, 'test-output', 'logs');
+fs.rmSync(logDir, { recursive: true, force: true });
+fs.mkdirSync(logDir, { recursive: true });
+
+const started = Date.now();
+const embedded = process.env.DATABASE_URL
+  ? null
+  : await startEmbeddedPostgres({ dataDir: path.join(tmp, 'postgres') });
+const adminUrl = embedded ? embedded.adminUrl : withDatabase(process.env.DATABASE_URL!, 'postgres');
+const template = `keygate_test_template_${crypto.randomBytes(4).toString('hex')}`;
+
+const admin = new pg.Client({ connectionString: adminUrl });
+await admin.connect();
+let exitCode = 1;
+try {
+  await admin.query(`CREATE DATABASE ${template}`);
+  const db = createDb({ url: withDatabase(adminUrl, template), statementTimeoutMs: 30_000 });
+  await migrateToLatest(db);
+  await db.destroy();
+  process.stderr.write(
+    `test database ready in ${Date.now() - started} ms (${embedded ? 'embedded' : 'DATABASE_URL'})\n`,
+  );
+
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--test', '--test-concurrency=2', ...files],
+    {
+      stdio: 'inherit',
+      env: {
+        ...process.env,
+        DATABASE_URL: '',
+        KEYGATE_TEST_ADMIN_URL: adminUrl,
+        KEYGATE_TEST_TEMPLATE: template,
+        KEYGATE_TEST_LOG_DIR: logDir,
+        KEYGATE_TEST_TMP: tmp,
+      },
+    },
+  );
+  exitCode = await new Promise<number>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))),
+  );
+} finally {
+  // Each file drops its own database; this catches the ones a crashed file left behind.
+  const leftovers = await admin
+    .query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [
+      `${template}%`,
+    ])
+    .catch(() => ({ rows: [] }));
+  for (const { datname } of leftovers.rows) {
+    await admin.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`).catch(() => undefined);
+  }
+  await admin.end();
+  await embedded?.stop();
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+process.exit(exitCode);
