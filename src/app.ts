@@ -8,7 +8,11 @@ import { csrfProtection, exposeCsrfToken, rejectCrossSite } from './middleware/c
 import { errorHandler, notFound } from './middleware/errors.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { noStore, securityHeaders } from './middleware/security-headers.ts';
-import { enforceSessionTimeouts, exposeFlash, type SessionStore } from './middleware/session.ts';
+import {
+  commitSessionBeforeResponse,
+  enforceSessionTimeouts,
+  type SessionStore,
+} from './middleware/session.ts';
 import { PUBLIC_DIR, VIEWS_DIR } from './paths.ts';
 import { authRoutes } from './routes/auth.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -51,11 +55,11 @@ export function createApp(deps: AppDeps): Express {
   app.use(rejectCrossSite);
   app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 50 }));
   app.use(sessions.middleware);
+  app.use(commitSessionBeforeResponse);
   app.use(enforceSessionTimeouts(config, clock));
   app.use(loadCurrentUser(db));
   app.use(csrfProtection);
   app.use(exposeCsrfToken);
-  app.use(exposeFlash);
 
   app.use(authRoutes(deps));
   app.use(setupRoutes(deps));

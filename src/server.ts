@@ -30,7 +30,11 @@ async function main() {
   for (const note of config.notes) logger.info(note);
 
   const database = await openDatabaseServer(config, (message) => logger.info(message));
-  const db = createDb({ url: database.url, statementTimeoutMs: config.dbStatementTimeoutMs });
+  const db = createDb({
+    url: database.url,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
+    logger,
+  });
   const applied = await migrateToLatest(db);
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
 

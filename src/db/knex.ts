@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import knexFactory, { type Knex } from 'knex';
+import type { Logger } from '../logger.ts';
 import { MIGRATIONS_DIR } from '../paths.ts';
 
 export type Db = Knex;
@@ -10,10 +11,18 @@ export interface DbOptions {
   url: string;
   statementTimeoutMs: number;
   poolMax?: number;
+  /** Where knex's own warnings go (lost connections and the like); silent by default. */
+  logger?: Pick<Logger, 'warn' | 'error' | 'debug'>;
 }
 
-export function createDb({ url, statementTimeoutMs, poolMax = 10 }: DbOptions): Db {
+export function createDb({ url, statementTimeoutMs, poolMax = 10, logger }: DbOptions): Db {
+  const say = (level: 'warn' | 'error' | 'debug') => (message: unknown) =>
+    logger?.[level](
+      { detail: message instanceof Error ? message.message : String(message) },
+      'database client',
+    );
   return knexFactory({
+    log: { warn: say('warn'), error: say('error'), debug: say('debug'), deprecate: say('debug') },
     client: 'pg',
     connection: {
       connectionString: url,

@@ -160,12 +160,50 @@ export function enforceSessionTimeouts(config: Config, clock: Clock): RequestHan
   };
 }
 
-/** One-shot messages: shown on the next page, then gone. */
-export const exposeFlash: RequestHandler = (req, res, next) => {
-  res.locals.flash = null;
-  if (req.session.flash) {
-    res.locals.flash = req.session.flash;
-    delete req.session.flash;
-  }
+/** The session's own data, without the cookie (whose expiry express-session moves by itself). */
+function snapshot(data: Request['session'] | undefined): string | undefined {
+  if (!data) return undefined;
+  return JSON.stringify({ ...data, cookie: undefined });
+}
+
+/**
+ * Saves a changed session *before* the response goes out, instead of express-session's default of
+ * saving while the response is being written. Otherwise a failed save (database down) would come
+ * after a 200 page or a redirect had already been sent, with a cookie pointing at nothing; this
+ * way the person gets the "temporarily unavailable" page instead. It also hands one-shot flash
+ * messages to the page being rendered (a redirect keeps them for the next page).
+ */
+export const commitSessionBeforeResponse: RequestHandler = (req, res, next) => {
+  const loaded = snapshot(req.session);
+  const commit = async () => {
+    if (req.session && snapshot(req.session) !== loaded) await saveSession(req);
+  };
+
+  const render = res.render.bind(res);
+  res.render = ((
+    view: string,
+    locals?: object,
+    callback?: (error: Error | null, html: string) => void,
+  ) => {
+    // With a callback the caller sends the page itself (the error handler does): no commit.
+    if (callback) return render(view, locals ?? {}, callback);
+    const options: Record<string, unknown> = typeof locals === 'object' ? { ...locals } : {};
+    if (req.session?.flash) {
+      options.flash = req.session.flash;
+      delete req.session.flash;
+    }
+    render(view, options, (error: Error | null, html: string) => {
+      if (error) return next(error);
+      commit().then(() => res.send(html), next);
+    });
+  }) as typeof res.render;
+
+  const redirect = res.redirect.bind(res) as (status: number, url: string) => void;
+  res.redirect = ((status: number | string, url?: string) => {
+    commit().then(
+      () => (typeof status === 'number' ? redirect(status, url!) : redirect(302, status)),
+      next,
+    );
+  }) as typeof res.redirect;
   next();
 };

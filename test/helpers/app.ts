@@ -64,7 +64,11 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   const logFile = path.join(process.env.KEYGATE_TEST_LOG_DIR ?? '/tmp', `${database.name}.log`);
   const destination = pino.destination({ dest: logFile, sync: true, mkdir: true });
   const logger = createLogger(config.logLevel, destination);
-  const db = createDb({ url: database.url, statementTimeoutMs: config.dbStatementTimeoutMs });
+  const db = createDb({
+    url: database.url,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
+    logger,
+  });
   const sessions = createSessionMiddleware(config, database.url, logger, { prune: false });
   const clock = createTestClock();
   const app = createApp({ db, config, logger, clock, sessions });

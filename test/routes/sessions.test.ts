@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import request from 'supertest';
+import { createBrowser, csrfTokenIn } from '../helpers/agent.ts';
+import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { makeUser } from '../helpers/factories.ts';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+describe('session timeouts (defaults: 1 h idle, 24 h absolute)', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp();
+  });
+  after(() => t.close());
+
+  async function signedIn() {
+    const user = await makeUser(t.db);
+    const browser = createBrowser(t.app);
+    await browser.submit('/login', '/login', { email: user.email, password: user.password });
+    assert.equal((await browser.get('/')).status, 200);
+    return browser;
+  }
+
+  it('#42 when the session sits idle for over an hour, then it is over', async () => {
+    const browser = await signedIn();
+    t.clock.advance(HOUR + MINUTE);
+    const response = await browser.get('/');
+    assert.equal(response.status, 303);
+    const login = await browser.get(response.headers.location!);
+    assert.match(login.text, /signed out because your session expired/);
+  });
+
+  it('#42 when the session is used every 50 minutes, then it lives on until the absolute limit', async () => {
+    const browser = await signedIn();
+    for (let elapsed = 50 * MINUTE; elapsed < 24 * HOUR; elapsed += 50 * MINUTE) {
+      t.clock.advance(50 * MINUTE);
+      assert.equal(
+        (await browser.get('/')).status,
+        200,
+        `still signed in after ${elapsed / MINUTE} minutes`,
+      );
+    }
+    t.clock.advance(50 * MINUTE);
+    assert.equal((await browser.get('/')).status, 303, 'signed out after 24 hours');
+  });
+
+  it('#42 when the cookie is replayed with a forged far-future expiry, then the server still ends it', async () => {
+    const browser = await signedIn();
+    const cookie = browser.sessionCookie()!;
+    t.clock.advance(HOUR + MINUTE);
+    const response = await request(t.app)
+      .get('/')
+      .set('Cookie', `${cookie}; Expires=Fri, 31 Dec 9999 23:59:59 GMT`);
+    assert.equal(response.status, 303);
+  });
+
+  it('when a signed-in page is viewed many times in a minute, then the session row is written at most once', async () => {
+    const browser = await signedIn();
+    const sid = decodeURIComponent(browser.sessionCookie()!.split('=')[1]!).slice(2).split('.')[0];
+    const row = async () =>
+      (await t.db('sessions').where({ sid }).first()) as { sess: { lastSeenAt: number } };
+    const before = await row();
+    for (let i = 0; i < 5; i++) {
+      t.clock.advance(10_000);
+      await browser.get('/');
+    }
+    assert.deepEqual(await row(), before, 'no write for page views within the minute');
+    t.clock.advance(20_000);
+    await browser.get('/');
+    assert.equal((await row()).sess.lastSeenAt, t.clock.now(), 'activity after a minute is saved');
+  });
+
+  it('when a user is deactivated, then their open session stops working on the next request', async () => {
+    const user = await makeUser(t.db);
+    const browser = createBrowser(t.app);
+    await browser.submit('/login', '/login', { email: user.email, password: user.password });
+    await t.db('users').where({ id: user.id }).update({ is_active: false });
+    assert.equal((await browser.get('/')).status, 303);
+  });
+
+  it('when a session is saved, then the database links it to its user', async () => {
+    const user = await makeUser(t.db);
+    const browser = createBrowser(t.app);
+    await browser.submit('/login', '/login', { email: user.email, password: user.password });
+    const rows = await t.db('sessions').where({ user_id: user.id });
+    assert.equal(rows.length, 1);
+  });
+});
+
+describe('#40 production cookies and headers', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp({ NODE_ENV: 'production', TRUST_PROXY: 'loopback' });
+  });
+  after(() => t.close());
+
+  it('when served behind HTTPS, then the session cookie is __Host-, Secure, HttpOnly, SameSite and has no Domain', async () => {
+    const response = await request(t.app).get('/login').set('X-Forwarded-Proto', 'https');
+    const cookie = (response.headers['set-cookie'] as unknown as string[])[0]!;
+    assert.match(
+      cookie,
+      /^__Host-keygate=s%3A[A-Za-z0-9_-]{32}\./,
+      '32 base64url characters: 192 random bits',
+    );
+    assert.match(cookie, /; Path=\//);
+    assert.match(cookie, /; Secure/);
+    assert.match(cookie, /; HttpOnly/);
+    assert.match(cookie, /; SameSite=Lax/);
+    assert.doesNotMatch(cookie, /Domain=/i);
+  });
+
+  it('#45 when in production, then HSTS is sent', async () => {
+    const response = await request(t.app).get('/login').set('X-Forwarded-Proto', 'https');
+    assert.match(
+      response.headers['strict-transport-security']!,
+      /max-age=\d{8}; includeSubDomains/,
+    );
+  });
+
+  it('when the connection is plain HTTP, then no session cookie is ever sent', async () => {
+    const response = await request(t.app).get('/login');
+    assert.equal(response.headers['set-cookie'], undefined);
+  });
+
+  it('when a full sign-in runs behind HTTPS, then it works with the __Host- cookie', async () => {
+    const user = await makeUser(t.db);
+    const page = await request(t.app).get('/login').set('X-Forwarded-Proto', 'https');
+    const cookie = (page.headers['set-cookie'] as unknown as string[])[0]!.split(';')[0]!;
+    const response = await request(t.app)
+      .post('/login')
+      .set('X-Forwarded-Proto', 'https')
+      .set('Cookie', cookie)
+      .type('form')
+      .send({ email: user.email, password: user.password, _csrf: csrfTokenIn(page.text) });
+    assert.equal(response.status, 303);
+    const signedIn = (response.headers['set-cookie'] as unknown as string[])[0]!.split(';')[0]!;
+    const home = await request(t.app)
+      .get('/')
+      .set('X-Forwarded-Proto', 'https')
+      .set('Cookie', signedIn);
+    assert.equal(home.status, 200);
+  });
+});
