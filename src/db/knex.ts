@@ -15,13 +15,23 @@ export interface DbOptions {
   logger?: Pick<Logger, 'warn' | 'error' | 'debug'>;
 }
 
-export function createDb({ url, statementTimeoutMs, poolMax = 10, logger }: DbOptions): Db {
+export function createDb(options: DbOptions): Db {
+  return knexFactory(knexConfig(options));
+}
+
+/** The knex settings Keygate uses everywhere (knexfile.ts included, so the CLI agrees). */
+export function knexConfig({
+  url,
+  statementTimeoutMs,
+  poolMax = 10,
+  logger,
+}: DbOptions): Knex.Config {
   const say = (level: 'warn' | 'error' | 'debug') => (message: unknown) =>
     logger?.[level](
       { detail: message instanceof Error ? message.message : String(message) },
       'database client',
     );
-  return knexFactory({
+  return {
     log: { warn: say('warn'), error: say('error'), debug: say('debug'), deprecate: say('debug') },
     client: 'pg',
     connection: {
@@ -35,7 +45,7 @@ export function createDb({ url, statementTimeoutMs, poolMax = 10, logger }: DbOp
     // A dead database must fail a request quickly, not queue it for a minute.
     acquireConnectionTimeout: 5000,
     migrations: { migrationSource: migrationSource(), tableName: 'knex_migrations' },
-  });
+  };
 }
 
 interface MigrationModule {
