@@ -15,9 +15,12 @@ import {
 } from './middleware/session.ts';
 import { PUBLIC_DIR, VIEWS_DIR } from './paths.ts';
 import { authRoutes } from './routes/auth.ts';
+import { confirmRoutes } from './routes/confirm.ts';
 import { healthRoutes } from './routes/health.ts';
 import { homeRoutes } from './routes/home.ts';
+import { settingsRoutes } from './routes/settings.ts';
 import { setupRoutes } from './routes/setup.ts';
+import { twoFactorRoutes } from './routes/two-factor.ts';
 
 export interface AppDeps {
   db: Db;
@@ -62,6 +65,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(exposeCsrfToken);
 
   app.use(authRoutes(deps));
+  app.use(twoFactorRoutes(deps));
+  app.use(confirmRoutes(deps));
+  app.use(settingsRoutes(deps));
   app.use(setupRoutes(deps));
   app.use(homeRoutes());
 

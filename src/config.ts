@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import type { KeyRing } from './auth/encryption.ts';
 import { ROOT } from './paths.ts';
 
 /**
@@ -23,6 +24,12 @@ export interface Config {
   readonly totpOldKeys: readonly EncryptionKey[];
   readonly trustProxy: false | number | readonly string[];
   readonly bcryptCost: number;
+  /** TOTP steps accepted either side of now (RFC 6238 §5.2 recommends at most one). */
+  readonly totpWindow: number;
+  /** How long a full authentication counts as "recent" for sensitive actions. */
+  readonly recentAuthWindowMs: number;
+  /** How long a correct password waits for its second factor. */
+  readonly pendingSignInTimeoutMs: number;
   readonly sessionIdleTimeoutMs: number;
   readonly sessionAbsoluteTimeoutMs: number;
   readonly sessionPruneIntervalMs: number;
@@ -161,6 +168,9 @@ const schema = z.object({
     })
     .default(false),
   BCRYPT_COST: wholeNumber(10, 16).default(12),
+  TOTP_WINDOW: wholeNumber(0, 2).default(1),
+  RECENT_AUTH_WINDOW: duration('from 1m to 1h', 60_000, 3_600_000).default(600_000),
+  PENDING_SIGN_IN_TIMEOUT: duration('from 1m to 30m', 60_000, 1_800_000).default(300_000),
   SESSION_IDLE_TIMEOUT: duration('from 1m to 24h', 60_000, 86_400_000).default(3_600_000),
   SESSION_ABSOLUTE_TIMEOUT: duration('from 5m to 30d', 300_000, 30 * 86_400_000).default(
     86_400_000,
@@ -263,6 +273,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? Object.freeze(values.TRUST_PROXY)
       : values.TRUST_PROXY,
     bcryptCost: values.BCRYPT_COST,
+    totpWindow: values.TOTP_WINDOW,
+    recentAuthWindowMs: values.RECENT_AUTH_WINDOW,
+    pendingSignInTimeoutMs: values.PENDING_SIGN_IN_TIMEOUT,
     sessionIdleTimeoutMs: values.SESSION_IDLE_TIMEOUT,
     sessionAbsoluteTimeoutMs: values.SESSION_ABSOLUTE_TIMEOUT,
     sessionPruneIntervalMs: values.SESSION_PRUNE_INTERVAL,
@@ -270,6 +283,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: values.LOG_LEVEL,
     notes: Object.freeze(notes),
   });
+}
+
+export function keyRingOf(config: Config): KeyRing {
+  return { current: config.totpKey, old: config.totpOldKeys };
 }
 
 function redactIfSecret(name: string, value: unknown): string {

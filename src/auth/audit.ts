@@ -2,7 +2,19 @@ import type { Db } from '../db/knex.ts';
 
 /** Every security-relevant event, in words a person can read back in their activity list. */
 export type AuditEventName =
-  'sign_in' | 'sign_in_failed' | 'sign_out' | 'user_created' | 'first_admin_created';
+  | 'sign_in'
+  | 'sign_in_failed'
+  | 'sign_out'
+  | 'user_created'
+  | 'first_admin_created'
+  | 'second_factor_failed'
+  | 'second_factor_locked'
+  | 'recovery_code_used'
+  | 'clock_drift_hint'
+  | 'two_factor_enabled'
+  | 'two_factor_disabled'
+  | 'recovery_codes_regenerated'
+  | 'reauthenticated';
 
 export interface AuditEvent {
   event: AuditEventName;

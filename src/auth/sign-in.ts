@@ -52,7 +52,7 @@ export async function checkPassword(
 export async function completeSignIn(
   db: Db,
   user: User,
-  input: { now: Date; origin: RequestOrigin; method: 'password' },
+  input: { now: Date; origin: RequestOrigin; method: 'password' | 'totp' | 'recovery_code' },
 ): Promise<void> {
   await db('users').where({ id: user.id }).update({ last_sign_in_at: input.now });
   await recordAuditEvent(db, {

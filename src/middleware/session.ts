@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import connectPgSimple from 'connect-pg-simple';
 import type { Request, RequestHandler } from 'express';
 import session from 'express-session';
@@ -22,6 +23,12 @@ declare module 'express-session' {
     /** Last full authentication (password, plus a code with 2FA): "recent authentication". */
     authAt: number;
     flash: Flash;
+    /** A correct password waiting for its second factor (no userId yet: nothing is reachable). */
+    pending: { ref: string; userId: string; startedAt: number; next: string };
+    /** 2FA enrolment in progress: the new secret, encrypted, until a first code confirms it. */
+    enrolment: { secret: string; startedAt: number; failures: number };
+    /** Recovery codes just made, encrypted, viewable until the person says they saved them. */
+    freshCodes: { codes: string; createdAt: number };
   }
 }
 
@@ -125,6 +132,29 @@ export async function startSignedInSession(
   req.session.createdAt = now;
   req.session.lastSeenAt = now;
   req.session.authAt = now;
+}
+
+/** A correct password for a 2FA user: a new session that holds only the pending sign-in. */
+export async function startPendingSignIn(
+  req: Request,
+  userId: string,
+  now: number,
+  next: string,
+): Promise<void> {
+  await regenerateSession(req);
+  req.session.pending = {
+    ref: crypto.randomBytes(16).toString('base64url'),
+    userId,
+    startedAt: now,
+    next,
+  };
+}
+
+/** After "confirm it's you": a new session id, same sign-in, fresh authentication time. */
+export async function refreshAuthentication(req: Request, now: number): Promise<void> {
+  const { userId, createdAt } = req.session;
+  await regenerateSession(req);
+  Object.assign(req.session, { userId, createdAt, lastSeenAt: now, authAt: now });
 }
 
 export function setFlash(req: Request, kind: Flash['kind'], text: string): void {

@@ -3,7 +3,12 @@ import type { AppDeps } from '../app.ts';
 import { recordAuditEvent } from '../auth/audit.ts';
 import { checkPassword, completeSignIn, type RequestOrigin } from '../auth/sign-in.ts';
 import { requireAuth } from '../middleware/auth.ts';
-import { sessionCookieName, destroySession, startSignedInSession } from '../middleware/session.ts';
+import {
+  destroySession,
+  sessionCookieName,
+  startPendingSignIn,
+  startSignedInSession,
+} from '../middleware/session.ts';
 import { parseForm, safeReturnPath, type FieldErrors } from '../validation/forms.ts';
 import { loginForm } from '../validation/login.ts';
 
@@ -54,6 +59,14 @@ export function authRoutes({ db, config, clock }: AppDeps): Router {
       return renderLogin(res, 401, loginValues(req.body, next), {
         form: 'The email address or password is not right. Check them and try again.',
       });
+    }
+    if (result.user.totpEnabledAt) {
+      await startPendingSignIn(req, result.user.id, now.getTime(), next);
+      req.log.info(
+        { event: 'password_ok', userId: result.user.id },
+        'password accepted, second factor next',
+      );
+      return res.redirect(303, '/login/2fa');
     }
     await startSignedInSession(req, result.user.id, now.getTime());
     await completeSignIn(db, result.user, { now, origin, method: 'password' });

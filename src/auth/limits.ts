@@ -1,0 +1,18 @@
+/**
+ * Attempt limits of the second step, from the 2FA design (see README, "Security model"). The
+ * windows and timeouts people may want to tune are in config.ts; these counts are fixed.
+ */
+
+/** Wrong codes that end one pending sign-in (back to the password step). */
+export const PENDING_MAX_FAILURES = 5;
+/** Failed second-factor attempts per account within the window that lock the second step. */
+export const ACCOUNT_SECOND_FACTOR_MAX_FAILURES = 10;
+export const ACCOUNT_SECOND_FACTOR_WINDOW_MS = 15 * 60_000;
+/** Wrong confirmation codes that discard an enrolment in progress. */
+export const ENROLMENT_MAX_FAILURES = 5;
+/** How long an enrolment (the secret shown as a QR code) may wait for its first code. */
+export const ENROLMENT_TIMEOUT_MS = 10 * 60_000;
+/** How long fresh recovery codes stay viewable and downloadable before "I have saved them". */
+export const FRESH_CODES_TIMEOUT_MS = 10 * 60_000;
+/** Recovery codes left at which settings warn the person to make new ones. */
+export const LOW_RECOVERY_CODES = 3;

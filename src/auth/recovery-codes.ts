@@ -1,0 +1,132 @@
+import crypto from 'node:crypto';
+import bcrypt from 'bcrypt';
+import type { Db } from '../db/knex.ts';
+
+/** Crockford's base32: no I, L, O or U, so codes survive being read aloud or handwritten. */
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+export const RECOVERY_CODE_COUNT = 10;
+/** 16 symbols × 5 bits = 80 bits from a CSPRNG (NIST SP 800-63B-4 asks for at least 64). */
+const SYMBOLS = 16;
+/**
+ * bcrypt cost for recovery codes. Their 80 random bits, not the work factor, are what resists
+ * guessing; 10 (the ASVS minimum) keeps creating ten of them quick.
+ */
+export const RECOVERY_CODE_BCRYPT_COST = 10;
+
+function encode(bytes: Buffer): string {
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += ALPHABET[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  return out;
+}
+
+/** `7K2M-QX9D-4RTB-8HZW` */
+export function formatRecoveryCode(code: string): string {
+  return code.match(/.{4}/g)!.join('-');
+}
+
+export function generateRecoveryCode(): string {
+  return encode(crypto.randomBytes((SYMBOLS * 5) / 8));
+}
+
+/**
+ * The canonical form of a typed recovery code, or null if it cannot be one: any case, hyphens and
+ * spaces ignored, O read as 0 and I or L as 1 (Crockford's rules).
+ */
+export function parseRecoveryCode(input: string): string | null {
+  const compact = input
+    .toUpperCase()
+    .replace(/[\s-]+/g, '')
+    .replace(/O/g, '0')
+    .replace(/[IL]/g, '1');
+  if (compact.length !== SYMBOLS) return null;
+  for (const symbol of compact) if (!ALPHABET.includes(symbol)) return null;
+  return compact;
+}
+
+/**
+ * A short, non-secret tag that picks the one row to check, so a check costs at most one bcrypt
+ * comparison however many codes are left. 32 bits of SHA-256 over the user id and the code: it
+ * narrows nothing useful for an attacker (2^48 candidates remain per tag out of 2^80).
+ */
+export function lookupTag(userId: string, code: string): string {
+  return crypto
+    .createHash('sha256')
+    .update(`keygate-recovery:${userId}:${code}`)
+    .digest('hex')
+    .slice(0, 8);
+}
+
+export interface RecoveryCodeSet {
+  /** In clear, to be shown once. */
+  codes: string[];
+  rows: { user_id: string; lookup: string; code_hash: string }[];
+}
+
+/** A new set of codes with their hashes, made before any transaction opens (bcrypt is slow). */
+export async function makeRecoveryCodes(userId: string): Promise<RecoveryCodeSet> {
+  const codes = new Map<string, string>();
+  while (codes.size < RECOVERY_CODE_COUNT) {
+    const code = generateRecoveryCode();
+    codes.set(lookupTag(userId, code), code); // a tag collision just draws another code
+  }
+  const rows = await Promise.all(
+    [...codes].map(async ([lookup, code]) => ({
+      user_id: userId,
+      lookup,
+      code_hash: await bcrypt.hash(code, RECOVERY_CODE_BCRYPT_COST),
+    })),
+  );
+  return { codes: [...codes.values()], rows };
+}
+
+/** Replaces all of a user's recovery codes with `set` (call inside the caller's transaction). */
+export async function storeRecoveryCodes(
+  trx: Db,
+  userId: string,
+  set: RecoveryCodeSet,
+): Promise<void> {
+  await trx('recovery_codes').where({ user_id: userId }).delete();
+  await trx('recovery_codes').insert(set.rows);
+}
+
+export async function countUnusedRecoveryCodes(db: Db, userId: string): Promise<number> {
+  const row = await db('recovery_codes')
+    .where({ user_id: userId })
+    .whereNull('used_at')
+    .count<{ n: string }>('* as n')
+    .first();
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * Uses up one recovery code: at most one bcrypt comparison, then a conditional UPDATE so that
+ * the same code sent in concurrent requests succeeds exactly once.
+ */
+export async function consumeRecoveryCode(
+  db: Db,
+  userId: string,
+  code: string,
+  now: Date,
+): Promise<boolean> {
+  const row = await db('recovery_codes')
+    .where({ user_id: userId, lookup: lookupTag(userId, code) })
+    .whereNull('used_at')
+    .first('id', 'code_hash');
+  if (!row) return false;
+  if (!(await bcrypt.compare(code, row.code_hash))) return false;
+  const used = await db('recovery_codes')
+    .where({ id: row.id })
+    .whereNull('used_at')
+    .update({ used_at: now })
+    .returning('id');
+  return used.length === 1;
+}

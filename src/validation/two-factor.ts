@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import { textField } from './forms.ts';
+import { currentPasswordField } from './passwords.ts';
+
+/** The second step of sign-in and the enrolment confirmation: one field, `code`. */
+export const codeForm = z.object({
+  code: textField('Code', { max: 64, required: 'Enter the code.' }),
+});
+
+/** "Confirm it's you": the password, plus a code when 2FA is on (checked by the handler). */
+export const confirmForm = z.object({
+  password: currentPasswordField(),
+  code: textField('Code', { max: 64 }),
+});
+
+/** Turning 2FA off needs both factors. */
+export const disableForm = z.object({
+  password: currentPasswordField(),
+  code: textField('Code', { max: 64, required: 'Enter a code from your app or a recovery code.' }),
+});
