@@ -65,14 +65,12 @@ export async function disableTwoFactor(
   },
 ): Promise<void> {
   await db.transaction(async (trx) => {
-    await trx('users')
-      .where({ id: input.userId })
-      .update({
-        totp_secret_encrypted: null,
-        totp_enabled_at: null,
-        totp_last_used_step: null,
-        updated_at: input.now,
-      });
+    await trx('users').where({ id: input.userId }).update({
+      totp_secret_encrypted: null,
+      totp_enabled_at: null,
+      totp_last_used_step: null,
+      updated_at: input.now,
+    });
     await trx('recovery_codes').where({ user_id: input.userId }).delete();
     await endUserSessions(trx, input.userId, input.keepSid);
     await recordAuditEvent(trx, {

@@ -17,39 +17,43 @@ export function textField(
   label: string,
   options: { max: number; trim?: boolean; required?: string },
 ) {
-  return z.unknown().transform((value, ctx): string => {
-    if (Array.isArray(value)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `${label} was sent more than once. Fill it in once and try again.`,
-      });
-      return z.NEVER;
-    }
-    if (value !== undefined && typeof value !== 'string') {
-      ctx.addIssue({ code: 'custom', message: `${label} could not be read. Type it again.` });
-      return z.NEVER;
-    }
-    const text = options.trim === false ? (value ?? '') : (value ?? '').trim();
-    if (text === '' && options.required) {
-      ctx.addIssue({ code: 'custom', message: options.required });
-      return z.NEVER;
-    }
-    if (UNREADABLE.test(text)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `${label} contains characters that cannot be used. Type it again.`,
-      });
-      return z.NEVER;
-    }
-    if ([...text].length > options.max) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `${label} must be at most ${options.max} characters.`,
-      });
-      return z.NEVER;
-    }
-    return text;
-  });
+  // .optional(): a missing field is read as empty, so the messages below apply to it too.
+  return z
+    .unknown()
+    .optional()
+    .transform((value, ctx): string => {
+      if (Array.isArray(value)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${label} was sent more than once. Fill it in once and try again.`,
+        });
+        return z.NEVER;
+      }
+      if (value !== undefined && typeof value !== 'string') {
+        ctx.addIssue({ code: 'custom', message: `${label} could not be read. Type it again.` });
+        return z.NEVER;
+      }
+      const text = options.trim === false ? (value ?? '') : (value ?? '').trim();
+      if (text === '' && options.required) {
+        ctx.addIssue({ code: 'custom', message: options.required });
+        return z.NEVER;
+      }
+      if (UNREADABLE.test(text)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${label} contains characters that cannot be used. Type it again.`,
+        });
+        return z.NEVER;
+      }
+      if ([...text].length > options.max) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${label} must be at most ${options.max} characters.`,
+        });
+        return z.NEVER;
+      }
+      return text;
+    });
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
