@@ -223,6 +223,7 @@ describe('password sign-in', () => {
 describe('sign-in form input', () => {
   const cases: [string, Record<string, string | string[]>, RegExp][] = [
     ['empty fields', { email: '', password: '' }, /Enter your email address/],
+    ['no fields at all', {}, /Enter your email address/],
     [
       'a repeated email field',
       { email: ['a@example.com', 'b@example.com'], password: 'whatever password' },
