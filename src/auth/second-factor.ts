@@ -66,6 +66,14 @@ export async function secondFactorLockedUntil(
   return row ? new Date(row.created_at.getTime() + ACCOUNT_SECOND_FACTOR_WINDOW_MS) : null;
 }
 
+async function pendingFailures(db: Db, pendingRef: string): Promise<number> {
+  const row = await db('auth_attempts')
+    .where({ pending_ref: pendingRef, succeeded: false })
+    .count<{ n: string }>('* as n')
+    .first();
+  return Number(row?.n ?? 0);
+}
+
 /**
  * Checks a second factor for `user`. All attempts on one account are serialised by a
  * transaction-scoped advisory lock, so the limits (5 per pending sign-in, 10 per account in
@@ -92,15 +100,12 @@ export async function verifySecondFactor(
       });
     };
 
-    if (input.pendingRef) {
-      const failures = await trx('auth_attempts')
-        .where({ pending_ref: input.pendingRef, succeeded: false })
-        .count<{ n: string }>('* as n')
-        .first();
-      if (Number(failures?.n) >= PENDING_MAX_FAILURES) {
-        await record(false, 'pending_exhausted');
-        return { ok: false, reason: 'pending_exhausted' } as const;
-      }
+    if (
+      input.pendingRef &&
+      (await pendingFailures(trx, input.pendingRef)) >= PENDING_MAX_FAILURES
+    ) {
+      await record(false, 'pending_exhausted');
+      return { ok: false, reason: 'pending_exhausted' } as const;
     }
     const lockedUntil = await secondFactorLockedUntil(trx, user.id, now);
     if (lockedUntil) {
@@ -118,18 +123,15 @@ export async function verifySecondFactor(
     // Tell the caller when this failure used up the pending sign-in or locked the account.
     const nowLocked = await secondFactorLockedUntil(trx, user.id, now);
     if (nowLocked) return { ok: false, reason: 'locked', lockedUntil: nowLocked } as const;
-    if (input.pendingRef) {
-      const failures = await trx('auth_attempts')
-        .where({ pending_ref: input.pendingRef, succeeded: false })
-        .count<{ n: string }>('* as n')
-        .first();
-      if (Number(failures?.n) >= PENDING_MAX_FAILURES) {
-        return {
-          ok: false,
-          reason: 'pending_exhausted',
-          driftMinutes: outcome.driftMinutes,
-        } as const;
-      }
+    if (
+      input.pendingRef &&
+      (await pendingFailures(trx, input.pendingRef)) >= PENDING_MAX_FAILURES
+    ) {
+      return {
+        ok: false,
+        reason: 'pending_exhausted',
+        driftMinutes: outcome.driftMinutes,
+      } as const;
     }
     return { ok: false, reason: 'invalid_code', driftMinutes: outcome.driftMinutes } as const;
   });

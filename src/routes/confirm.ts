@@ -1,16 +1,14 @@
 import { Router, type Response } from 'express';
 import type { AppDeps } from '../app.ts';
-import { recordAttempt } from '../auth/attempts.ts';
 import { recordAuditEvent } from '../auth/audit.ts';
-import { verifyPassword } from '../auth/passwords.ts';
-import { verifySecondFactor } from '../auth/second-factor.ts';
+import { reauthenticate } from '../auth/reauthentication.ts';
 import { keyRingOf } from '../config.ts';
 import { requireAuth } from '../middleware/auth.ts';
 import { refreshAuthentication } from '../middleware/session.ts';
 import { parseForm, safeReturnPath, type FieldErrors } from '../validation/forms.ts';
 import { confirmForm } from '../validation/two-factor.ts';
 import { originOf } from './auth.ts';
-import { secondFactorMessage, twoFactorUnavailable } from './two-factor.ts';
+import { reauthenticationFailure } from './two-factor.ts';
 
 /**
  * "Confirm it's you": re-enter the password (and a code when 2FA is on) before a sensitive
@@ -36,32 +34,18 @@ export function confirmRoutes({ db, config, clock }: AppDeps): Router {
 
     const now = new Date(clock.now());
     const origin = originOf(req);
-    const passwordOk = await verifyPassword(form.data.password, user.passwordHash);
-    await recordAttempt(db, {
-      kind: 'password',
-      userId: user.id,
-      ip: origin.ip,
-      succeeded: passwordOk,
-      at: now,
+    const result = await reauthenticate(db, {
+      user,
+      password: form.data.password,
+      code: form.data.code,
+      origin,
+      now,
+      keys: keyRingOf(config),
+      window: config.totpWindow,
     });
-    if (!passwordOk) return render(res, 401, next, { password: 'That password is not right.' });
-    if (twoFactorOn) {
-      const result = await verifySecondFactor(db, {
-        user,
-        code: form.data.code,
-        accept: 'either',
-        pendingRef: null,
-        origin,
-        now,
-        keys: keyRingOf(config),
-        window: config.totpWindow,
-      });
-      if (!result.ok) {
-        if (result.reason === 'unavailable') throw twoFactorUnavailable();
-        return render(res, result.reason === 'locked' ? 429 : 401, next, {
-          code: secondFactorMessage(result, 'either'),
-        });
-      }
+    if (!result.ok) {
+      const failure = reauthenticationFailure(result);
+      return render(res, failure.status, next, failure.errors);
     }
     await refreshAuthentication(req, now.getTime());
     await recordAuditEvent(db, { event: 'reauthenticated', userId: user.id, ...origin, at: now });

@@ -1,7 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import QRCode from 'qrcode';
 import type { AppDeps } from '../app.ts';
-import { recordAttempt } from '../auth/attempts.ts';
 import { decrypt, encrypt } from '../auth/encryption.ts';
 import {
   ENROLMENT_MAX_FAILURES,
@@ -9,9 +8,8 @@ import {
   FRESH_CODES_TIMEOUT_MS,
   LOW_RECOVERY_CODES,
 } from '../auth/limits.ts';
-import { verifyPassword } from '../auth/passwords.ts';
 import { countUnusedRecoveryCodes, formatRecoveryCode } from '../auth/recovery-codes.ts';
-import { verifySecondFactor } from '../auth/second-factor.ts';
+import { reauthenticate } from '../auth/reauthentication.ts';
 import { endUserSessions } from '../auth/sessions.ts';
 import {
   clockDriftMinutes,
@@ -29,7 +27,7 @@ import { setFlash } from '../middleware/session.ts';
 import { parseForm, safeReturnPath, type FieldErrors } from '../validation/forms.ts';
 import { codeForm, disableForm } from '../validation/two-factor.ts';
 import { originOf } from './auth.ts';
-import { secondFactorMessage, twoFactorUnavailable } from './two-factor.ts';
+import { reauthenticationFailure, secondFactorMessage } from './two-factor.ts';
 
 // Pending secrets and fresh codes live in the session, encrypted and bound to the user and purpose.
 const enrolmentData = (userId: string) => `enrolment:${userId}`;
@@ -250,30 +248,18 @@ export function settingsRoutes({ db, config, clock }: AppDeps): Router {
     if (!form.ok) return renderDisable(res, 400, form.errors);
     const now = new Date(clock.now());
     const origin = originOf(req);
-    const passwordOk = await verifyPassword(form.data.password, user.passwordHash);
-    await recordAttempt(db, {
-      kind: 'password',
-      userId: user.id,
-      ip: origin.ip,
-      succeeded: passwordOk,
-      at: now,
-    });
-    if (!passwordOk) return renderDisable(res, 401, { password: 'That password is not right.' });
-    const result = await verifySecondFactor(db, {
+    const result = await reauthenticate(db, {
       user,
+      password: form.data.password,
       code: form.data.code,
-      accept: 'either',
-      pendingRef: null,
       origin,
       now,
       keys,
       window: config.totpWindow,
     });
     if (!result.ok) {
-      if (result.reason === 'unavailable') throw twoFactorUnavailable();
-      return renderDisable(res, result.reason === 'locked' ? 429 : 401, {
-        code: secondFactorMessage(result, 'either'),
-      });
+      const failure = reauthenticationFailure(result);
+      return renderDisable(res, failure.status, failure.errors);
     }
     await disableTwoFactor(db, { userId: user.id, now, origin, keepSid: req.sessionID });
     req.log.info(

@@ -6,6 +6,7 @@ import {
   secondFactorLockedUntil,
   type SecondFactorResult,
 } from '../auth/second-factor.ts';
+import type { ReauthenticationResult } from '../auth/reauthentication.ts';
 import { completeSignIn } from '../auth/sign-in.ts';
 import { findUserById, type User } from '../auth/users.ts';
 import { HttpError } from '../middleware/errors.ts';
@@ -51,6 +52,20 @@ export function secondFactorMessage(
     text += ` Your device's clock looks ${result.driftMinutes > 0 ? 'ahead' : 'behind'} by about ${minutes} minute${minutes === 1 ? '' : 's'}: set it to update automatically, then try a new code.`;
   }
   return text;
+}
+
+/** The page answer for a failed "password and code" check (confirm-it's-you, turning 2FA off). */
+export function reauthenticationFailure(result: Exclude<ReauthenticationResult, { ok: true }>): {
+  status: number;
+  errors: FieldErrors;
+} {
+  if (result.field === 'password')
+    return { status: 401, errors: { password: 'That password is not right.' } };
+  if (result.failure.reason === 'unavailable') throw twoFactorUnavailable();
+  return {
+    status: result.failure.reason === 'locked' ? 429 : 401,
+    errors: { code: secondFactorMessage(result.failure, 'either') },
+  };
 }
 
 export function twoFactorRoutes({ db, config, clock }: AppDeps): Router {
