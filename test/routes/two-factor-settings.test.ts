@@ -399,3 +399,61 @@ describe('recovery codes and turning 2FA off', () => {
     assert.equal(createBrowserPage.status, 200);
   });
 });
+
+describe('#14 bad input on every two-factor form', () => {
+  const CASES: [string, Record<string, string | string[]>, number][] = [
+    ['a repeated code', { code: ['1', '2'] }, 400],
+    ['an empty code', { code: '' }, 400],
+    ['seven digits', { code: '1234567' }, 401],
+    ['letters', { code: 'abcdef' }, 401],
+    ['a NUL byte', { code: '12\u00003456' }, 400],
+    ['a 1 MB code', { code: '1'.repeat(1024 * 1024) }, 413],
+  ];
+
+  it('when each form gets each bad input, then a 4xx page answers and the app keeps serving', async () => {
+    const { browser, user } = await makeUserWithTwoFactor(t);
+    const forms = [
+      { page: '/confirm?next=/settings', action: '/confirm' },
+      { page: '/settings/2fa/disable', action: '/settings/2fa/disable' },
+    ];
+    for (const form of forms) {
+      for (const [what, fields, status] of CASES) {
+        const response = await browser.submit(form.page, form.action, {
+          password: user.password,
+          ...fields,
+        });
+        assert.equal(response.status, status, `${form.action} with ${what}`);
+        assert.match(response.headers['content-type']!, /text\/html/);
+      }
+    }
+    const pending = await startSignIn(t, user.email, user.password);
+    for (const [what, fields, status] of CASES) {
+      const response = await pending.submit('/login/recovery', '/login/recovery', fields);
+      // A wrong code is counted; after 5 the pending sign-in ends (303 to /login).
+      assert.ok(
+        [status, 303].includes(response.status),
+        `/login/recovery with ${what}: ${response.status}`,
+      );
+    }
+
+    const enrolling = await signInWithPassword(
+      t,
+      (await makeUser(t.db)).email,
+      'correct horse battery staple',
+    );
+    await enrolling.submit('/settings', '/settings/2fa/setup', {});
+    for (const [what, fields, status] of CASES) {
+      const response = await enrolling.submit(
+        '/settings/2fa/setup',
+        '/settings/2fa/confirm',
+        fields,
+      );
+      const expected = status === 401 ? 400 : status; // enrolment re-renders its page with 400
+      assert.ok(
+        [expected, 303].includes(response.status),
+        `/settings/2fa/confirm with ${what}: ${response.status}`,
+      );
+    }
+    assert.equal((await browser.get('/settings')).status, 200);
+  });
+});

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ScureBase32Plugin } from 'otplib';
 import {
   clockDriftMinutes,
   codeForStep,
@@ -69,6 +70,22 @@ describe('TOTP', () => {
     assert.match(secret, /^[A-Z2-7]{32}$/);
     assert.notEqual(secret, generateTotpSecret());
     assert.equal(formatSecretForHumans('ABCDEFGHIJKLMNOP'), 'ABCD EFGH IJKL MNOP');
+  });
+
+  it('when a secret goes through base32 and back, then nothing changes', async () => {
+    const base32 = new ScureBase32Plugin();
+    for (let i = 0; i < 50; i++) {
+      const secret = generateTotpSecret();
+      const bytes = base32.decode(secret);
+      assert.equal(bytes.length, 20);
+      assert.equal(base32.encode(bytes, { padding: false }), secret);
+      assert.equal(
+        await codeForStep(secret, 1000 + i),
+        await codeForStep(bytes, 1000 + i),
+        'text and bytes give one code',
+      );
+    }
+    assert.equal(base32.encode(SEEDS.sha1, { padding: false }), 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ');
   });
 
   it('#35 when the otpauth URI is made, then label and issuer agree and nothing else is set', () => {
