@@ -6,6 +6,7 @@ import type { Logger } from './logger.ts';
 import { loadCurrentUser } from './middleware/auth.ts';
 import { csrfProtection, exposeCsrfToken, rejectCrossSite } from './middleware/csrf.ts';
 import { errorHandler, notFound } from './middleware/errors.ts';
+import { enforceAccountRequirements } from './middleware/policy.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { noStore, securityHeaders } from './middleware/security-headers.ts';
 import {
@@ -14,6 +15,7 @@ import {
   type SessionStore,
 } from './middleware/session.ts';
 import { PUBLIC_DIR, VIEWS_DIR } from './paths.ts';
+import { accountRoutes } from './routes/account.ts';
 import { authRoutes } from './routes/auth.ts';
 import { confirmRoutes } from './routes/confirm.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -61,12 +63,14 @@ export function createApp(deps: AppDeps): Express {
   app.use(commitSessionBeforeResponse);
   app.use(enforceSessionTimeouts(config, clock));
   app.use(loadCurrentUser(db));
+  app.use(enforceAccountRequirements(db, config, clock));
   app.use(csrfProtection);
   app.use(exposeCsrfToken);
 
   app.use(authRoutes(deps));
   app.use(twoFactorRoutes(deps));
   app.use(confirmRoutes(deps));
+  app.use(accountRoutes(deps));
   app.use(settingsRoutes(deps));
   app.use(setupRoutes(deps));
   app.use(homeRoutes());

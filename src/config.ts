@@ -30,6 +30,9 @@ export interface Config {
   readonly recentAuthWindowMs: number;
   /** How long a correct password waits for its second factor. */
   readonly pendingSignInTimeoutMs: number;
+  /** Who must use 2FA, and how long they have to turn it on. */
+  readonly require2fa: 'off' | 'admins' | 'all';
+  readonly require2faGraceMs: number;
   readonly sessionIdleTimeoutMs: number;
   readonly sessionAbsoluteTimeoutMs: number;
   readonly sessionPruneIntervalMs: number;
@@ -169,6 +172,10 @@ const schema = z.object({
     .default(false),
   BCRYPT_COST: wholeNumber(10, 16).default(12),
   TOTP_WINDOW: wholeNumber(0, 2).default(1),
+  REQUIRE_2FA: z
+    .enum(['off', 'admins', 'all'], { error: 'must be off, admins or all' })
+    .default('admins'),
+  REQUIRE_2FA_GRACE: duration('from 0s to 90d', 0, 90 * 86_400_000).default(7 * 86_400_000),
   RECENT_AUTH_WINDOW: duration('from 1m to 1h', 60_000, 3_600_000).default(600_000),
   PENDING_SIGN_IN_TIMEOUT: duration('from 1m to 30m', 60_000, 1_800_000).default(300_000),
   SESSION_IDLE_TIMEOUT: duration('from 1m to 24h', 60_000, 86_400_000).default(3_600_000),
@@ -274,6 +281,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       : values.TRUST_PROXY,
     bcryptCost: values.BCRYPT_COST,
     totpWindow: values.TOTP_WINDOW,
+    require2fa: values.REQUIRE_2FA,
+    require2faGraceMs: values.REQUIRE_2FA_GRACE,
     recentAuthWindowMs: values.RECENT_AUTH_WINDOW,
     pendingSignInTimeoutMs: values.PENDING_SIGN_IN_TIMEOUT,
     sessionIdleTimeoutMs: values.SESSION_IDLE_TIMEOUT,

@@ -14,7 +14,13 @@ export type AuditEventName =
   | 'two_factor_enabled'
   | 'two_factor_disabled'
   | 'recovery_codes_regenerated'
-  | 'reauthenticated';
+  | 'reauthenticated'
+  | 'two_factor_reset_by_admin'
+  | 'password_changed'
+  | 'user_deactivated'
+  | 'user_reactivated'
+  | 'role_changed'
+  | 'sessions_ended';
 
 export interface AuditEvent {
   event: AuditEventName;

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type { Db } from '../db/knex.ts';
 
 /** Ends every session of a user except `keepSid` (the one making the change), if given. */
@@ -5,4 +6,58 @@ export async function endUserSessions(db: Db, userId: string, keepSid?: string):
   const query = db('sessions').where({ user_id: userId });
   if (keepSid) query.whereNot({ sid: keepSid });
   return query.delete();
+}
+
+/**
+ * A session as shown in lists. Session ids are bearer secrets, so pages name a session by a
+ * hash of its id instead.
+ */
+export interface SessionSummary {
+  handle: string;
+  ip: string | null;
+  userAgent: string | null;
+  createdAt: Date | null;
+  lastSeenAt: Date | null;
+  current: boolean;
+}
+
+export function sessionHandle(sid: string): string {
+  return crypto.createHash('sha256').update(sid).digest('hex').slice(0, 24);
+}
+
+export async function listUserSessions(
+  db: Db,
+  userId: string,
+  currentSid: string | null,
+  now: Date,
+): Promise<SessionSummary[]> {
+  const rows: { sid: string; sess: Record<string, unknown> }[] = await db('sessions')
+    .where({ user_id: userId })
+    .where('expire', '>', now)
+    .select('sid', 'sess');
+  const time = (value: unknown) => (typeof value === 'number' ? new Date(value) : null);
+  return rows
+    .map((row) => ({
+      handle: sessionHandle(row.sid),
+      ip: typeof row.sess.ip === 'string' ? row.sess.ip : null,
+      userAgent: typeof row.sess.userAgent === 'string' ? row.sess.userAgent : null,
+      createdAt: time(row.sess.createdAt),
+      lastSeenAt: time(row.sess.lastSeenAt),
+      current: row.sid === currentSid,
+    }))
+    .sort(
+      (a, b) =>
+        Number(b.current) - Number(a.current) ||
+        (b.lastSeenAt?.getTime() ?? 0) - (a.lastSeenAt?.getTime() ?? 0),
+    );
+}
+
+/** Ends the one session of `userId` whose handle is `handle` (never someone else's). */
+export async function endSessionByHandle(db: Db, userId: string, handle: string): Promise<boolean> {
+  if (!/^[0-9a-f]{24}$/.test(handle)) return false;
+  const deleted = await db('sessions')
+    .where({ user_id: userId })
+    .whereRaw(`substr(encode(sha256(convert_to(sid, 'UTF8')), 'hex'), 1, 24) = ?`, [handle])
+    .delete();
+  return deleted > 0;
 }

@@ -48,12 +48,35 @@ export async function checkPassword(
   return { ok: true, user };
 }
 
-/** Marks a completed sign-in (all factors done). */
+/**
+ * Marks a completed sign-in (all factors done) and returns what the person should be told: that
+ * someone entered their password but failed the second step since their last visit (ASVS 6.3.5),
+ * or that an administrator reset their 2FA.
+ */
 export async function completeSignIn(
   db: Db,
   user: User,
-  input: { now: Date; origin: RequestOrigin; method: 'password' | 'totp' | 'recovery_code' },
-): Promise<void> {
+  input: {
+    now: Date;
+    origin: RequestOrigin;
+    method: 'password' | 'totp' | 'recovery_code';
+    pendingRef?: string;
+  },
+): Promise<string[]> {
+  const since = user.lastSignInAt ?? user.createdAt;
+  const [failed, reset] = await Promise.all([
+    db('auth_attempts')
+      .where({ user_id: user.id, kind: 'second_factor', succeeded: false })
+      .where('created_at', '>', since)
+      .whereNotNull('pending_ref')
+      .whereNot('pending_ref', input.pendingRef ?? '')
+      .count<{ n: string }>('* as n')
+      .first(),
+    db('audit_events')
+      .where({ user_id: user.id, event: 'two_factor_reset_by_admin' })
+      .where('created_at', '>', since)
+      .first('id'),
+  ]);
   await db('users').where({ id: user.id }).update({ last_sign_in_at: input.now });
   await recordAuditEvent(db, {
     event: 'sign_in',
@@ -63,4 +86,16 @@ export async function completeSignIn(
     details: { method: input.method },
     at: input.now,
   });
+  const notices: string[] = [];
+  const failures = Number(failed?.n ?? 0);
+  if (failures > 0) {
+    notices.push(
+      `Since your last visit, someone entered your password correctly but failed the second step ${failures === 1 ? 'once' : `${failures} times`}. If that was not you, change your password now.`,
+    );
+  }
+  if (reset)
+    notices.push(
+      'An administrator reset your two-factor authentication. Turn it on again in your settings.',
+    );
+  return notices;
 }

@@ -73,8 +73,9 @@ export async function disableTwoFactor(
     });
     await trx('recovery_codes').where({ user_id: input.userId }).delete();
     await endUserSessions(trx, input.userId, input.keepSid);
+    const byAdmin = input.actorId !== undefined && input.actorId !== input.userId;
     await recordAuditEvent(trx, {
-      event: 'two_factor_disabled',
+      event: byAdmin ? 'two_factor_reset_by_admin' : 'two_factor_disabled',
       userId: input.userId,
       actorId: input.actorId ?? input.userId,
       ...input.origin,

@@ -15,9 +15,10 @@ export interface User {
   createdAt: Date;
   updatedAt: Date;
   lastSignInAt: Date | null;
+  twoFactorGraceStartedAt: Date | null;
 }
 
-interface UserRow {
+export interface UserRow {
   id: string;
   email: string;
   password_hash: string;
@@ -30,9 +31,10 @@ interface UserRow {
   created_at: Date;
   updated_at: Date;
   last_sign_in_at: Date | null;
+  two_factor_grace_started_at: Date | null;
 }
 
-function toUser(row: UserRow): User {
+export function toUser(row: UserRow): User {
   return {
     id: String(row.id),
     email: row.email,
@@ -46,6 +48,7 @@ function toUser(row: UserRow): User {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     lastSignInAt: row.last_sign_in_at,
+    twoFactorGraceStartedAt: row.two_factor_grace_started_at,
   };
 }
 

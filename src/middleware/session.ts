@@ -22,6 +22,9 @@ declare module 'express-session' {
     lastSeenAt: number;
     /** Last full authentication (password, plus a code with 2FA): "recent authentication". */
     authAt: number;
+    /** Where the sign-in came from, for the person's list of their sessions. */
+    ip: string;
+    userAgent: string;
     flash: Flash;
     /** A correct password waiting for its second factor (no userId yet: nothing is reachable). */
     pending: { ref: string; userId: string; startedAt: number; next: string };
@@ -152,9 +155,9 @@ export async function startPendingSignIn(
 
 /** After "confirm it's you": a new session id, same sign-in, fresh authentication time. */
 export async function refreshAuthentication(req: Request, now: number): Promise<void> {
-  const { userId, createdAt } = req.session;
+  const { userId, createdAt, ip, userAgent } = req.session;
   await regenerateSession(req);
-  Object.assign(req.session, { userId, createdAt, lastSeenAt: now, authAt: now });
+  Object.assign(req.session, { userId, createdAt, ip, userAgent, lastSeenAt: now, authAt: now });
 }
 
 export function setFlash(req: Request, kind: Flash['kind'], text: string): void {

@@ -5,6 +5,7 @@ import { checkPassword, completeSignIn, type RequestOrigin } from '../auth/sign-
 import { requireAuth } from '../middleware/auth.ts';
 import {
   destroySession,
+  setFlash,
   sessionCookieName,
   startPendingSignIn,
   startSignedInSession,
@@ -69,7 +70,8 @@ export function authRoutes({ db, config, clock }: AppDeps): Router {
       return res.redirect(303, '/login/2fa');
     }
     await startSignedInSession(req, result.user.id, now.getTime());
-    await completeSignIn(db, result.user, { now, origin, method: 'password' });
+    const notices = await completeSignIn(db, result.user, { now, origin, method: 'password' });
+    if (notices.length) setFlash(req, 'error', notices.join(' '));
     req.log.info({ event: 'sign_in', userId: result.user.id }, 'signed in');
     res.redirect(303, next);
   });

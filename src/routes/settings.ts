@@ -68,12 +68,6 @@ export function settingsRoutes({ db, config, clock }: AppDeps): Router {
     };
   };
 
-  router.get('/settings', async (req, res) => {
-    const user = req.user!;
-    const codesLeft = user.totpEnabledAt ? await countUnusedRecoveryCodes(db, user.id) : 0;
-    res.render('settings/index', { codesLeft, lowCodes: codesLeft <= LOW_RECOVERY_CODES });
-  });
-
   // Enrolment: start (POST), show the QR code (GET), confirm with a first code (POST).
   router.post('/settings/2fa/setup', recent(), (req, res) => {
     if (req.user!.totpEnabledAt) {

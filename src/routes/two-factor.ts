@@ -138,7 +138,13 @@ export function twoFactorRoutes({ db, config, clock }: AppDeps): Router {
 
       if (result.ok) {
         await startSignedInSession(req, user.id, now.getTime());
-        await completeSignIn(db, user, { now, origin, method: result.method });
+        const notices = await completeSignIn(db, user, {
+          now,
+          origin,
+          method: result.method,
+          pendingRef: pending.ref,
+        });
+        if (notices.length) setFlash(req, 'error', notices.join(' '));
         req.log.info({ event: 'sign_in', userId: user.id, method: result.method }, 'signed in');
         if (result.method === 'recovery_code') {
           return res.redirect(

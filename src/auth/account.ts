@@ -1,0 +1,54 @@
+import type { Db } from '../db/knex.ts';
+import { recordAttempt } from './attempts.ts';
+import { recordAuditEvent } from './audit.ts';
+import { hashPassword, verifyPassword } from './passwords.ts';
+import { endUserSessions } from './sessions.ts';
+import type { RequestOrigin } from './sign-in.ts';
+import type { User } from './users.ts';
+
+export type ChangePasswordResult =
+  { ok: true; endedSessions: number } | { ok: false; reason: 'wrong_current_password' };
+
+/**
+ * Changes a password after checking the current one (ASVS 6.2.3), clears a "must change" flag,
+ * and ends every other session of the user (ASVS 7.4.3).
+ */
+export async function changePassword(
+  db: Db,
+  input: {
+    user: User;
+    currentPassword: string;
+    newPassword: string;
+    bcryptCost: number;
+    keepSid: string;
+    now: Date;
+    origin: RequestOrigin;
+  },
+): Promise<ChangePasswordResult> {
+  const { user, now, origin } = input;
+  const currentOk = await verifyPassword(input.currentPassword, user.passwordHash);
+  await recordAttempt(db, {
+    kind: 'password',
+    userId: user.id,
+    ip: origin.ip,
+    succeeded: currentOk,
+    at: now,
+  });
+  if (!currentOk) return { ok: false, reason: 'wrong_current_password' };
+  const passwordHash = await hashPassword(input.newPassword, input.bcryptCost);
+  const endedSessions = await db.transaction(async (trx) => {
+    await trx('users')
+      .where({ id: user.id })
+      .update({ password_hash: passwordHash, must_change_password: false, updated_at: now });
+    const ended = await endUserSessions(trx, user.id, input.keepSid);
+    await recordAuditEvent(trx, {
+      event: 'password_changed',
+      userId: user.id,
+      ...origin,
+      details: { endedSessions: ended },
+      at: now,
+    });
+    return ended;
+  });
+  return { ok: true, endedSessions };
+}
