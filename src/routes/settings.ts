@@ -6,7 +6,6 @@ import {
   ENROLMENT_MAX_FAILURES,
   ENROLMENT_TIMEOUT_MS,
   FRESH_CODES_TIMEOUT_MS,
-  LOW_RECOVERY_CODES,
 } from '../auth/limits.ts';
 import { countUnusedRecoveryCodes, formatRecoveryCode } from '../auth/recovery-codes.ts';
 import { reauthenticate } from '../auth/reauthentication.ts';
