@@ -16,6 +16,7 @@ import {
 } from './middleware/session.ts';
 import { PUBLIC_DIR, VIEWS_DIR } from './paths.ts';
 import { accountRoutes } from './routes/account.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { authRoutes } from './routes/auth.ts';
 import { confirmRoutes } from './routes/confirm.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -72,6 +73,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(confirmRoutes(deps));
   app.use(accountRoutes(deps));
   app.use(settingsRoutes(deps));
+  app.use(adminRoutes(deps));
   app.use(setupRoutes(deps));
   app.use(homeRoutes());
 
