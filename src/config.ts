@@ -191,6 +191,9 @@ const schema = z.object({
     .default('info'),
 });
 
+/** Every environment variable Keygate reads (the README and .env.example must list each). */
+export const CONFIG_VARIABLES = Object.keys(schema.shape);
+
 /** Reads a secret from DATA_DIR, or creates it there (mode 0600) on first use. */
 function developmentSecret(dataDir: string, file: string, make: () => string, notes: string[]) {
   const target = path.join(dataDir, file);

@@ -131,10 +131,14 @@ export async function startSignedInSession(
   now: number,
 ): Promise<void> {
   await regenerateSession(req);
-  req.session.userId = userId;
-  req.session.createdAt = now;
-  req.session.lastSeenAt = now;
-  req.session.authAt = now;
+  Object.assign(req.session, {
+    userId,
+    createdAt: now,
+    lastSeenAt: now,
+    authAt: now,
+    ip: req.ip ?? 'unknown',
+    userAgent: (req.get('user-agent') ?? '').slice(0, 300),
+  });
 }
 
 /** A correct password for a 2FA user: a new session that holds only the pending sign-in. */

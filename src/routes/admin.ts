@@ -186,12 +186,10 @@ export function adminRoutes({ db, config, clock }: AppDeps): Router {
       'user created by an administrator',
     );
     // Shown once, in this response (no-store), never stored in clear or logged.
-    res
-      .status(201)
-      .render('admin/user-created', {
-        created: result.user,
-        generatedPassword: result.generatedPassword,
-      });
+    res.status(201).render('admin/user-created', {
+      created: result.user,
+      generatedPassword: result.generatedPassword,
+    });
   });
 
   // One user, and the actions on them.

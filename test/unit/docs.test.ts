@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { CONFIG_VARIABLES } from '../../src/config.ts';
+import { ROOT } from '../../src/paths.ts';
+
+const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
+
+describe('documentation stays true', () => {
+  it('when a setting exists, then the README table and .env.example both list it', () => {
+    const readme = read('README.md');
+    const example = read('.env.example');
+    for (const name of CONFIG_VARIABLES) {
+      assert.match(readme, new RegExp(`^\\| \`${name}\` +\\|`, 'm'), `README.md lacks ${name}`);
+      assert.match(example, new RegExp(`^${name}=`, 'm'), `.env.example lacks ${name}`);
+    }
+  });
+
+  it('when an npm script exists, then the README names it', () => {
+    const readme = read('README.md');
+    const scripts = Object.keys(
+      (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts,
+    );
+    for (const script of scripts.filter((name) => !['format', 'test:only'].includes(name))) {
+      assert.ok(
+        readme.includes(`npm run ${script}`) || readme.includes(`npm ${script}`),
+        `README.md does not mention npm run ${script}`,
+      );
+    }
+  });
+});
