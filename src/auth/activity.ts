@@ -160,6 +160,10 @@ export async function recentActivity(
     }),
     at: row.created_at,
     ago: timeAgo(row.created_at, now),
-    where: whereFrom(row.ip, row.user_agent),
+    // An administrator's action happened on their device, not the person's: say nothing of where.
+    where:
+      row.actor_id !== null && String(row.actor_id) !== String(row.user_id)
+        ? ''
+        : whereFrom(row.ip, row.user_agent),
   }));
 }

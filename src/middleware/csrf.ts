@@ -14,7 +14,9 @@ export const rejectCrossSite: RequestHandler = (req, _res, next) => {
   const origin = req.get('origin');
   const crossSite = site !== undefined && site !== 'same-origin' && site !== 'none';
   let foreignOrigin = false;
-  if (origin !== undefined) {
+  // Sec-Fetch-Site cannot be set by a page; when it says same-origin, an opaque "null" Origin (sent
+  // under some referrer policies) is our own form.
+  if (origin !== undefined && !(origin === 'null' && site === 'same-origin')) {
     try {
       foreignOrigin = new URL(origin).host !== req.get('host');
     } catch {

@@ -24,7 +24,10 @@ export function securityHeaders(isProduction: boolean): RequestHandler {
       },
     },
     strictTransportSecurity: isProduction ? { maxAge: 63_072_000, includeSubDomains: true } : false,
-    referrerPolicy: { policy: 'no-referrer' },
+    // same-origin, not no-referrer: with no-referrer, Chromium sends `Origin: null` on our own
+    // form posts, which the cross-site check must then refuse. Other sites still get nothing
+    // (a setup link's token never leaks in a Referer).
+    referrerPolicy: { policy: 'same-origin' },
     xFrameOptions: { action: 'deny' },
     crossOriginEmbedderPolicy: false,
   });

@@ -110,6 +110,21 @@ describe('#37 every POST needs a valid anti-forgery token', () => {
   });
 });
 
+describe('a real browser posting its own form', () => {
+  it('when Chromium sends Origin: null with Sec-Fetch-Site: same-origin, then the form is accepted', async () => {
+    const user = await makeUser(t.db);
+    const browser = createBrowser(t.app);
+    const page = await browser.get('/login');
+    const response = await browser.agent
+      .post('/login')
+      .set('Origin', 'null')
+      .set('Sec-Fetch-Site', 'same-origin')
+      .type('form')
+      .send({ email: user.email, password: user.password, _csrf: csrfTokenIn(page.text) });
+    assert.equal(response.status, 303);
+  });
+});
+
 describe('GET changes nothing', () => {
   it('when /logout is fetched with GET, then the user stays signed in', async () => {
     const page = await signedIn.get('/logout');

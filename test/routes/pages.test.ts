@@ -93,7 +93,7 @@ describe('#45 security headers', () => {
       }
       assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
       assert.equal(response.headers['x-content-type-options'], 'nosniff');
-      assert.equal(response.headers['referrer-policy'], 'no-referrer');
+      assert.equal(response.headers['referrer-policy'], 'same-origin');
       assert.equal(response.headers['x-frame-options'], 'DENY');
       assert.equal(response.headers['x-powered-by'], undefined);
       assert.equal(
