@@ -4,10 +4,12 @@ import { recordAuditEvent } from './audit.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
 import { endUserSessions } from './sessions.ts';
 import type { RequestOrigin } from './sign-in.ts';
+import { accountKeyOf, passwordThrottle } from './throttle.ts';
 import type { User } from './users.ts';
 
 export type ChangePasswordResult =
-  { ok: true; endedSessions: number } | { ok: false; reason: 'wrong_current_password' };
+  | { ok: true; endedSessions: number; generation: number }
+  | { ok: false; reason: 'wrong_current_password' | 'throttled' };
 
 /**
  * Changes a password after checking the current one (ASVS 6.2.3), clears a "must change" flag,
@@ -26,21 +28,28 @@ export async function changePassword(
   },
 ): Promise<ChangePasswordResult> {
   const { user, now, origin } = input;
+  const verdict = await passwordThrottle(db, {
+    accountKey: accountKeyOf(user.email),
+    ip: origin.ip,
+    now,
+  });
+  if (!verdict.allowed) return { ok: false, reason: 'throttled' };
   const currentOk = await verifyPassword(input.currentPassword, user.passwordHash);
   await recordAttempt(db, {
     kind: 'password',
     userId: user.id,
+    accountKey: accountKeyOf(user.email),
     ip: origin.ip,
     succeeded: currentOk,
     at: now,
   });
   if (!currentOk) return { ok: false, reason: 'wrong_current_password' };
   const passwordHash = await hashPassword(input.newPassword, input.bcryptCost);
-  const endedSessions = await db.transaction(async (trx) => {
+  const sessions = await db.transaction(async (trx) => {
     await trx('users')
       .where({ id: user.id })
       .update({ password_hash: passwordHash, must_change_password: false, updated_at: now });
-    const ended = await endUserSessions(trx, user.id, input.keepSid);
+    const { ended, generation } = await endUserSessions(trx, user.id, input.keepSid);
     await recordAuditEvent(trx, {
       event: 'password_changed',
       userId: user.id,
@@ -48,7 +57,7 @@ export async function changePassword(
       details: { endedSessions: ended },
       at: now,
     });
-    return ended;
+    return { ended, generation };
   });
-  return { ok: true, endedSessions };
+  return { ok: true, endedSessions: sessions.ended, generation: sessions.generation };
 }

@@ -4,11 +4,12 @@ import type { KeyRing } from './encryption.ts';
 import { verifyPassword } from './passwords.ts';
 import { verifySecondFactor, type SecondFactorResult } from './second-factor.ts';
 import type { RequestOrigin } from './sign-in.ts';
+import { accountKeyOf, passwordThrottle } from './throttle.ts';
 import type { User } from './users.ts';
 
 export type ReauthenticationResult =
   | { ok: true }
-  | { ok: false; field: 'password' }
+  | { ok: false; field: 'password'; throttled?: boolean }
   | { ok: false; field: 'code'; failure: Extract<SecondFactorResult, { ok: false }> };
 
 /**
@@ -28,10 +29,14 @@ export async function reauthenticate(
   },
 ): Promise<ReauthenticationResult> {
   const { user, origin, now } = input;
+  const accountKey = accountKeyOf(user.email);
+  const verdict = await passwordThrottle(db, { accountKey, ip: origin.ip, now });
+  if (!verdict.allowed) return { ok: false, field: 'password', throttled: true };
   const passwordOk = await verifyPassword(input.password, user.passwordHash);
   await recordAttempt(db, {
     kind: 'password',
     userId: user.id,
+    accountKey: accountKeyOf(user.email),
     ip: origin.ip,
     succeeded: passwordOk,
     at: now,

@@ -1,11 +1,25 @@
 import crypto from 'node:crypto';
 import type { Db } from '../db/knex.ts';
 
-/** Ends every session of a user except `keepSid` (the one making the change), if given. */
-export async function endUserSessions(db: Db, userId: string, keepSid?: string): Promise<number> {
+/**
+ * Ends every session of a user except `keepSid` (the one making the change), if given, and
+ * returns the user's new session generation. Deleting the rows ends them now; bumping the
+ * generation makes sure they stay dead even if a request in flight writes its row back (the
+ * session store upserts). The caller keeping its session must adopt the new generation.
+ */
+export async function endUserSessions(
+  db: Db,
+  userId: string,
+  keepSid?: string,
+): Promise<{ ended: number; generation: number }> {
+  const [row] = await db('users')
+    .where({ id: userId })
+    .increment('session_generation', 1)
+    .returning('session_generation');
   const query = db('sessions').where({ user_id: userId });
   if (keepSid) query.whereNot({ sid: keepSid });
-  return query.delete();
+  const ended = await query.delete();
+  return { ended, generation: Number(row?.session_generation ?? 0) };
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Db } from '../db/knex.ts';
 import { recordAttempt } from './attempts.ts';
 import { recordAuditEvent } from './audit.ts';
 import { verifyAgainstDummy, verifyPassword } from './passwords.ts';
+import { accountKeyOf, passwordThrottle } from './throttle.ts';
 import { findUserByEmail, type User } from './users.ts';
 
 export interface RequestOrigin {
@@ -9,16 +10,25 @@ export interface RequestOrigin {
   userAgent: string | null;
 }
 
-export type PasswordCheck = { ok: true; user: User } | { ok: false; reason: 'invalid_credentials' };
+export type PasswordCheck =
+  | { ok: true; user: User }
+  | { ok: false; reason: 'invalid_credentials' }
+  | { ok: false; reason: 'throttled'; retryAt: Date };
 
 /**
- * The password step. Unknown email, wrong password and deactivated account all cost one bcrypt
- * comparison and give the same answer, so neither the page nor its timing says which it was.
+ * The password step. The attempt limits are checked first, before any bcrypt, so a throttled
+ * attempt costs no hashing and says nothing about whether the password was right. Unknown email,
+ * wrong password and deactivated account all cost one bcrypt comparison and give the same
+ * answer, so neither the page nor its timing says which it was.
  */
 export async function checkPassword(
   db: Db,
   input: { email: string; password: string; bcryptCost: number; now: Date; origin: RequestOrigin },
 ): Promise<PasswordCheck> {
+  const accountKey = accountKeyOf(input.email);
+  const verdict = await passwordThrottle(db, { accountKey, ip: input.origin.ip, now: input.now });
+  if (!verdict.allowed) return { ok: false, reason: 'throttled', retryAt: verdict.retryAt };
+
   const user = await findUserByEmail(db, input.email);
   const passwordOk = user
     ? await verifyPassword(input.password, user.passwordHash)
@@ -28,6 +38,7 @@ export async function checkPassword(
   await recordAttempt(db, {
     kind: 'password',
     userId: user?.id ?? null,
+    accountKey,
     ip: input.origin.ip,
     succeeded: ok,
     at: input.now,

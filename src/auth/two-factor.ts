@@ -63,8 +63,8 @@ export async function disableTwoFactor(
     actorId?: string;
     reason?: string;
   },
-): Promise<void> {
-  await db.transaction(async (trx) => {
+): Promise<{ generation: number }> {
+  return db.transaction(async (trx) => {
     await trx('users').where({ id: input.userId }).update({
       totp_secret_encrypted: null,
       totp_enabled_at: null,
@@ -72,7 +72,7 @@ export async function disableTwoFactor(
       updated_at: input.now,
     });
     await trx('recovery_codes').where({ user_id: input.userId }).delete();
-    await endUserSessions(trx, input.userId, input.keepSid);
+    const { generation } = await endUserSessions(trx, input.userId, input.keepSid);
     const byAdmin = input.actorId !== undefined && input.actorId !== input.userId;
     await recordAuditEvent(trx, {
       event: byAdmin ? 'two_factor_reset_by_admin' : 'two_factor_disabled',
@@ -82,6 +82,7 @@ export async function disableTwoFactor(
       details: input.reason ? { reason: input.reason } : {},
       at: input.now,
     });
+    return { generation };
   });
 }
 

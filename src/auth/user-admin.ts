@@ -244,7 +244,7 @@ export function setUserRole(db: Db, action: AdminAction & { role: Role }): Promi
 
 export async function endAllSessionsOf(db: Db, action: AdminAction): Promise<number> {
   return db.transaction(async (trx) => {
-    const ended = await endUserSessions(trx, action.targetId);
+    const { ended } = await endUserSessions(trx, action.targetId);
     await recordAuditEvent(trx, {
       event: 'sessions_ended',
       userId: action.targetId,

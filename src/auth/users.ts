@@ -16,6 +16,8 @@ export interface User {
   updatedAt: Date;
   lastSignInAt: Date | null;
   twoFactorGraceStartedAt: Date | null;
+  /** Sessions issued under another generation are dead (see sessions.ts). */
+  sessionGeneration: number;
 }
 
 export interface UserRow {
@@ -32,6 +34,7 @@ export interface UserRow {
   updated_at: Date;
   last_sign_in_at: Date | null;
   two_factor_grace_started_at: Date | null;
+  session_generation: number;
 }
 
 export function toUser(row: UserRow): User {
@@ -49,6 +52,7 @@ export function toUser(row: UserRow): User {
     updatedAt: row.updated_at,
     lastSignInAt: row.last_sign_in_at,
     twoFactorGraceStartedAt: row.two_factor_grace_started_at,
+    sessionGeneration: row.session_generation,
   };
 }
 

@@ -22,7 +22,8 @@ export function loadCurrentUser(db: Db): RequestHandler {
     const userId = req.session.userId;
     if (userId === undefined) return next();
     const user = await findUserById(db, userId);
-    if (!user || !user.isActive) {
+    // Gone, deactivated, or all their sessions were ended since this one was issued.
+    if (!user || !user.isActive || (req.session.generation ?? 0) !== user.sessionGeneration) {
       await regenerateSession(req);
       return next();
     }

@@ -22,6 +22,8 @@ declare module 'express-session' {
     lastSeenAt: number;
     /** Last full authentication (password, plus a code with 2FA): "recent authentication". */
     authAt: number;
+    /** The user's session generation when this session was issued (see auth/sessions.ts). */
+    generation: number;
     /** Where the sign-in came from, for the person's list of their sessions. */
     ip: string;
     userAgent: string;
@@ -127,12 +129,13 @@ export function saveSession(req: Request): Promise<void> {
 /** Starts a fresh signed-in session for `userId`: a new id, so a planted id is never promoted. */
 export async function startSignedInSession(
   req: Request,
-  userId: string,
+  user: { id: string; sessionGeneration: number },
   now: number,
 ): Promise<void> {
   await regenerateSession(req);
   Object.assign(req.session, {
-    userId,
+    userId: user.id,
+    generation: user.sessionGeneration,
     createdAt: now,
     lastSeenAt: now,
     authAt: now,
@@ -157,11 +160,27 @@ export async function startPendingSignIn(
   };
 }
 
-/** After "confirm it's you": a new session id, same sign-in, fresh authentication time. */
-export async function refreshAuthentication(req: Request, now: number): Promise<void> {
+/**
+ * After "confirm it's you" or a change that ended the user's other sessions: a new session id,
+ * same sign-in, fresh authentication time, and (if given) the user's new session generation.
+ */
+export async function refreshAuthentication(
+  req: Request,
+  now: number,
+  generation?: number,
+): Promise<void> {
   const { userId, createdAt, ip, userAgent } = req.session;
+  const kept = generation ?? req.session.generation;
   await regenerateSession(req);
-  Object.assign(req.session, { userId, createdAt, ip, userAgent, lastSeenAt: now, authAt: now });
+  Object.assign(req.session, {
+    userId,
+    createdAt,
+    ip,
+    userAgent,
+    generation: kept,
+    lastSeenAt: now,
+    authAt: now,
+  });
 }
 
 export function setFlash(req: Request, kind: Flash['kind'], text: string): void {

@@ -62,11 +62,16 @@ export function accountRoutes({ db, config, clock }: AppDeps): Router {
         now,
         origin: originOf(req),
       });
+      if (!result.ok && result.reason === 'throttled') {
+        return renderPassword(res, 429, {
+          currentPassword: 'Too many attempts. Wait a while and try again.',
+        });
+      }
       if (!result.ok)
         return renderPassword(res, 401, { currentPassword: 'That is not your current password.' });
       req.log.info({ event: 'password_changed', userId: req.user!.id }, 'password changed');
       // A new credential: a new session id too.
-      await refreshAuthentication(req, now.getTime());
+      await refreshAuthentication(req, now.getTime(), result.generation);
       setFlash(
         req,
         'success',
@@ -91,7 +96,8 @@ export function accountRoutes({ db, config, clock }: AppDeps): Router {
 
   router.post('/settings/sessions/end-others', async (req, res) => {
     const user = req.user!;
-    const ended = await endUserSessions(db, user.id, req.sessionID);
+    const { ended, generation } = await endUserSessions(db, user.id, req.sessionID);
+    await refreshAuthentication(req, clock.now(), generation);
     await recordAuditEvent(db, {
       event: 'sessions_ended',
       userId: user.id,

@@ -55,6 +55,17 @@ export function authRoutes({ db, config, clock }: AppDeps): Router {
       now,
       origin,
     });
+    if (!result.ok && result.reason === 'throttled') {
+      // Same page whether the password was right or not: it was never checked.
+      req.log.info({ event: 'sign_in_throttled' }, 'sign-in refused: too many attempts');
+      res.set(
+        'Retry-After',
+        String(Math.max(1, Math.ceil((result.retryAt.getTime() - now.getTime()) / 1000))),
+      );
+      return renderLogin(res, 429, loginValues(req.body, next), {
+        form: 'Too many sign-in attempts. Wait a while and try again.',
+      });
+    }
     if (!result.ok) {
       req.log.info({ event: 'sign_in_failed' }, 'sign-in refused');
       return renderLogin(res, 401, loginValues(req.body, next), {
@@ -69,7 +80,7 @@ export function authRoutes({ db, config, clock }: AppDeps): Router {
       );
       return res.redirect(303, '/login/2fa');
     }
-    await startSignedInSession(req, result.user.id, now.getTime());
+    await startSignedInSession(req, result.user, now.getTime());
     const notices = await completeSignIn(db, result.user, { now, origin, method: 'password' });
     if (notices.length) setFlash(req, 'error', notices.join(' '));
     req.log.info({ event: 'sign_in', userId: result.user.id }, 'signed in');

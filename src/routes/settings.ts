@@ -22,7 +22,7 @@ import { disableTwoFactor, enableTwoFactor, regenerateRecoveryCodes } from '../a
 import { keyRingOf } from '../config.ts';
 import { requireAuth, requireRecentAuth } from '../middleware/auth.ts';
 import { HttpError } from '../middleware/errors.ts';
-import { setFlash } from '../middleware/session.ts';
+import { refreshAuthentication, setFlash } from '../middleware/session.ts';
 import { parseForm, safeReturnPath, type FieldErrors } from '../validation/forms.ts';
 import { codeForm, disableForm } from '../validation/two-factor.ts';
 import { originOf } from './auth.ts';
@@ -152,7 +152,8 @@ export function settingsRoutes({ db, config, clock }: AppDeps): Router {
       setFlash(req, 'info', 'Two-factor authentication is already on.');
       return res.redirect(303, '/settings');
     }
-    await endUserSessions(db, user.id, req.sessionID);
+    const { generation } = await endUserSessions(db, user.id, req.sessionID);
+    await refreshAuthentication(req, now, generation);
     req.log.info(
       { event: 'two_factor_enabled', userId: user.id },
       'two-factor authentication enabled',
@@ -254,7 +255,13 @@ export function settingsRoutes({ db, config, clock }: AppDeps): Router {
       const failure = reauthenticationFailure(result);
       return renderDisable(res, failure.status, failure.errors);
     }
-    await disableTwoFactor(db, { userId: user.id, now, origin, keepSid: req.sessionID });
+    const { generation } = await disableTwoFactor(db, {
+      userId: user.id,
+      now,
+      origin,
+      keepSid: req.sessionID,
+    });
+    await refreshAuthentication(req, now.getTime(), generation);
     req.log.info(
       { event: 'two_factor_disabled', userId: user.id },
       'two-factor authentication disabled',

@@ -66,7 +66,7 @@ export function setupRoutes({ db, config, clock }: AppDeps): Router {
       { event: 'first_admin_created', userId: result.user.id },
       'first administrator created',
     );
-    await startSignedInSession(req, result.user.id, now);
+    await startSignedInSession(req, result.user, now);
     await db('users')
       .where({ id: result.user.id })
       .update({ last_sign_in_at: new Date(now) });

@@ -59,8 +59,12 @@ export function reauthenticationFailure(result: Exclude<ReauthenticationResult, 
   status: number;
   errors: FieldErrors;
 } {
-  if (result.field === 'password')
+  if (result.field === 'password' && result.throttled) {
+    return { status: 429, errors: { password: 'Too many attempts. Wait a while and try again.' } };
+  }
+  if (result.field === 'password') {
     return { status: 401, errors: { password: 'That password is not right.' } };
+  }
   if (result.failure.reason === 'unavailable') throw twoFactorUnavailable();
   return {
     status: result.failure.reason === 'locked' ? 429 : 401,
@@ -137,7 +141,7 @@ export function twoFactorRoutes({ db, config, clock }: AppDeps): Router {
       });
 
       if (result.ok) {
-        await startSignedInSession(req, user.id, now.getTime());
+        await startSignedInSession(req, user, now.getTime());
         const notices = await completeSignIn(db, user, {
           now,
           origin,
