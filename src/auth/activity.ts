@@ -74,6 +74,8 @@ function sentence(row: EventRow): string {
       return byAdmin
         ? 'An administrator signed out all sessions'
         : 'Other sessions were signed out';
+    case 'sign_in_unlocked':
+      return 'An administrator unlocked sign-in after too many wrong passwords';
     default:
       return String(row.event).replace(/_/g, ' ');
   }

@@ -20,7 +20,8 @@ export type AuditEventName =
   | 'user_deactivated'
   | 'user_reactivated'
   | 'role_changed'
-  | 'sessions_ended';
+  | 'sessions_ended'
+  | 'sign_in_unlocked';
 
 export interface AuditEvent {
   event: AuditEventName;

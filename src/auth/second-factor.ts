@@ -55,11 +55,12 @@ export async function secondFactorLockedUntil(
   const since = new Date(now.getTime() - ACCOUNT_SECOND_FACTOR_WINDOW_MS);
   const lastSuccess = db('auth_attempts')
     .where({ user_id: userId, kind: 'second_factor', succeeded: true })
-    .max('created_at');
+    .max('id');
   const row = await db('auth_attempts')
     .where({ user_id: userId, kind: 'second_factor', succeeded: false })
     .where('created_at', '>', since)
-    .where('created_at', '>', db.raw(`coalesce((?), '-infinity'::timestamptz)`, [lastSuccess]))
+    // "Since the last success" by insertion order: timestamps can tie, ids cannot.
+    .where('id', '>', db.raw('coalesce((?), 0)', [lastSuccess]))
     .orderBy('created_at', 'desc')
     .offset(ACCOUNT_SECOND_FACTOR_MAX_FAILURES - 1)
     .first('created_at');

@@ -59,8 +59,8 @@ export async function passwordThrottle(
            AND created_at > :knownSince) AS known_ip,
        (SELECT count(*) FROM auth_attempts
          WHERE kind = 'password' AND account_key = :key AND NOT succeeded
-           AND created_at > coalesce((SELECT max(created_at) FROM auth_attempts
-                                      WHERE kind = 'password' AND account_key = :key AND succeeded), '-infinity')) AS account_failures,
+           AND id > coalesce((SELECT max(id) FROM auth_attempts
+                              WHERE kind = 'password' AND account_key = :key AND succeeded), 0)) AS account_failures,
        (SELECT max(created_at) FROM auth_attempts
          WHERE kind = 'password' AND account_key = :key AND NOT succeeded) AS account_last`,
     {

@@ -4,6 +4,7 @@ import { recordAuditEvent } from './audit.ts';
 import { generatePassword, hashPassword } from './passwords.ts';
 import { endUserSessions } from './sessions.ts';
 import type { RequestOrigin } from './sign-in.ts';
+import { accountKeyOf, unlockPasswordSignIn } from './throttle.ts';
 import { disableTwoFactor } from './two-factor.ts';
 import { createUser, toUser, type Role, type User, type UserRow } from './users.ts';
 
@@ -254,6 +255,23 @@ export async function endAllSessionsOf(db: Db, action: AdminAction): Promise<num
       at: action.now,
     });
     return ended;
+  });
+}
+
+/** Lifts a password lock on the account (see throttle.ts); audited with the admin. */
+export async function unlockSignIn(db: Db, action: AdminAction & { email: string }): Promise<void> {
+  await unlockPasswordSignIn(db, {
+    accountKey: accountKeyOf(action.email),
+    userId: action.targetId,
+    ip: action.origin.ip,
+    now: action.now,
+  });
+  await recordAuditEvent(db, {
+    event: 'sign_in_unlocked',
+    userId: action.targetId,
+    actorId: action.actorId,
+    ...action.origin,
+    at: action.now,
   });
 }
 

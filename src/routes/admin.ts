@@ -11,6 +11,7 @@ import {
   resetTwoFactorOf,
   setUserActive,
   setUserRole,
+  unlockSignIn,
   type GuardedResult,
   type UserListQuery,
 } from '../auth/user-admin.ts';
@@ -62,6 +63,13 @@ const ACTIONS = {
     explain: 'They will keep their account but can no longer manage users.',
     button: 'Remove administrator rights',
     done: 'They are no longer an administrator.',
+  },
+  'unlock-sign-in': {
+    title: 'Unlock sign-in',
+    explain:
+      'If too many wrong passwords locked this account, they can sign in again right away. Use it when you know the failed attempts were theirs or are over.',
+    button: 'Unlock sign-in',
+    done: 'Sign-in is unlocked.',
   },
   'end-sessions': {
     title: 'Sign out everywhere',
@@ -242,6 +250,7 @@ export function adminRoutes({ db, config, clock }: AppDeps): Router {
       case 'remove-admin':
         return target.role === 'admin';
       case 'end-sessions':
+      case 'unlock-sign-in':
         return true;
     }
   };
@@ -269,6 +278,9 @@ export function adminRoutes({ db, config, clock }: AppDeps): Router {
         return setUserRole(db, { ...base, role: 'user' });
       case 'end-sessions':
         await endAllSessionsOf(db, base);
+        return { ok: true };
+      case 'unlock-sign-in':
+        await unlockSignIn(db, { ...base, email: req.target!.email });
         return { ok: true };
     }
   };
