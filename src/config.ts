@@ -35,7 +35,9 @@ export interface Config {
   readonly require2faGraceMs: number;
   readonly sessionIdleTimeoutMs: number;
   readonly sessionAbsoluteTimeoutMs: number;
-  readonly sessionPruneIntervalMs: number;
+  readonly pruneIntervalMs: number;
+  readonly attemptRetentionMs: number;
+  readonly auditRetentionMs: number;
   readonly dbStatementTimeoutMs: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Things worth one log line at boot (generated development secrets). */
@@ -182,7 +184,13 @@ const schema = z.object({
   SESSION_ABSOLUTE_TIMEOUT: duration('from 5m to 30d', 300_000, 30 * 86_400_000).default(
     86_400_000,
   ),
-  SESSION_PRUNE_INTERVAL: duration('from 10s to 1d', 10_000, 86_400_000).default(900_000),
+  PRUNE_INTERVAL: duration('from 10s to 1d', 10_000, 86_400_000).default(900_000),
+  ATTEMPT_RETENTION: duration('from 31d to 3650d', 31 * 86_400_000, 3650 * 86_400_000).default(
+    90 * 86_400_000,
+  ),
+  AUDIT_RETENTION: duration('from 30d to 3650d', 30 * 86_400_000, 3650 * 86_400_000).default(
+    365 * 86_400_000,
+  ),
   DB_STATEMENT_TIMEOUT: duration('from 1s to 10m', 1000, 600_000).default(10_000),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
@@ -290,7 +298,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pendingSignInTimeoutMs: values.PENDING_SIGN_IN_TIMEOUT,
     sessionIdleTimeoutMs: values.SESSION_IDLE_TIMEOUT,
     sessionAbsoluteTimeoutMs: values.SESSION_ABSOLUTE_TIMEOUT,
-    sessionPruneIntervalMs: values.SESSION_PRUNE_INTERVAL,
+    pruneIntervalMs: values.PRUNE_INTERVAL,
+    attemptRetentionMs: values.ATTEMPT_RETENTION,
+    auditRetentionMs: values.AUDIT_RETENTION,
     dbStatementTimeoutMs: values.DB_STATEMENT_TIMEOUT,
     logLevel: values.LOG_LEVEL,
     notes: Object.freeze(notes),

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { createApp } from './app.ts';
+import { pruneOldRecords } from './auth/retention.ts';
 import { createSetupToken } from './auth/setup-tokens.ts';
 import { hasAnyUser } from './auth/users.ts';
 import { systemClock } from './clock.ts';
@@ -38,7 +39,7 @@ async function main() {
   const applied = await migrateToLatest(db);
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
 
-  const sessions = createSessionMiddleware(config, database.url, logger, { prune: true });
+  const sessions = createSessionMiddleware(config, database.url, logger);
   const app = createApp({ db, config, logger, clock: systemClock, sessions });
 
   const server: Server = await new Promise((resolve, reject) => {
@@ -60,6 +61,23 @@ async function main() {
     );
   }
 
+  // Expired sessions and old attempt and audit rows go on a timer (README, "Operations").
+  const prune = async () => {
+    try {
+      const report = await pruneOldRecords(db, new Date(), {
+        attemptsMs: config.attemptRetentionMs,
+        auditMs: config.auditRetentionMs,
+      });
+      if (report.sessions + report.attempts + report.audit > 0)
+        logger.info(report, 'pruned old records');
+    } catch (error) {
+      logger.warn({ err: error }, 'pruning failed; will try again');
+    }
+  };
+  void prune();
+  const pruneTimer = setInterval(() => void prune(), config.pruneIntervalMs);
+  pruneTimer.unref();
+
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) {
@@ -67,6 +85,7 @@ async function main() {
       process.exit(1);
     }
     stopping = true;
+    clearInterval(pruneTimer);
     logger.info({ signal }, 'shutting down: finishing requests in flight');
     const force = setTimeout(() => {
       logger.error('requests did not finish in time: exiting');

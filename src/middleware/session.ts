@@ -55,7 +55,6 @@ export function createSessionMiddleware(
   config: Config,
   databaseUrl: string,
   logger: Logger,
-  options: { prune: boolean },
 ): SessionStore {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
@@ -75,7 +74,8 @@ export function createSessionMiddleware(
     // Expiry is moved only when the session is saved (at most once a minute, see below), so a
     // page view costs no write.
     disableTouch: true,
-    pruneSessionInterval: options.prune ? Math.round(config.sessionPruneIntervalMs / 1000) : false,
+    // Expired sessions are deleted by our own pruning job (auth/retention.ts).
+    pruneSessionInterval: false,
     errorLog: (...args: unknown[]) =>
       logger.error({ detail: args.map(String).join(' ') }, 'session store error'),
   });

@@ -69,7 +69,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     statementTimeoutMs: config.dbStatementTimeoutMs,
     logger,
   });
-  const sessions = createSessionMiddleware(config, database.url, logger, { prune: false });
+  const sessions = createSessionMiddleware(config, database.url, logger);
   const clock = createTestClock();
   const app = createApp({ db, config, logger, clock, sessions });
   return {
