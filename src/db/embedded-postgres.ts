@@ -154,6 +154,8 @@ export interface StartOptions {
   dataDir: string;
   /** Called with one line per notable event. */
   log?: (message: string) => void;
+  /** Listen on this port instead of a free one (tests restart a server in place). */
+  port?: number;
 }
 
 /**
@@ -177,7 +179,7 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Embe
   if (port !== null) {
     log(`using the embedded PostgreSQL already running on 127.0.0.1:${port}`);
   } else {
-    port = await freePort();
+    port = options.port ?? (await freePort());
     const logFile = path.join(path.dirname(dataDir), 'postgres.log');
     if (ids) {
       fs.closeSync(fs.openSync(logFile, 'a', 0o600));

@@ -52,8 +52,11 @@ export function testSecrets() {
  * The real app on a real database of its own: real sessions in PostgreSQL, real bcrypt (at the
  * minimum allowed cost, 10, for speed), real CSRF. Only the clock is the test's.
  */
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const database = await createTestDatabase();
+export async function createTestApp(
+  env: Record<string, string> = {},
+  existing?: TestDatabase,
+): Promise<TestApp> {
+  const database = existing ?? (await createTestDatabase());
   const config = loadConfig({
     NODE_ENV: 'test',
     BCRYPT_COST: '10',
