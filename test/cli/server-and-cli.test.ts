@@ -7,6 +7,7 @@ import { after, describe, it } from 'node:test';
 import request from 'supertest';
 import { ROOT } from '../../src/paths.ts';
 import { csrfTokenIn } from '../helpers/agent.ts';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 import { testSecrets } from '../helpers/app.ts';
 
 const base = fs.mkdtempSync(path.join(process.env.KEYGATE_TEST_TMP ?? os.tmpdir(), 'cli-'));
@@ -43,45 +44,8 @@ function createUser(dataDir: string, args: string[], password: string) {
   });
 }
 
-interface Server {
-  child: ChildProcess;
-  url: string;
-  stderr: () => string;
-  stop(): Promise<number>;
-}
-
-async function startServer(dataDir: string): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
-    env: { ...env(dataDir), PORT: '0' },
-  });
-  running.push(child);
-  let stderr = '';
-  child.stdout!.resume();
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 30_000);
-    child.stderr!.on('data', (chunk) => {
-      stderr += chunk;
-      const match = /Keygate is running: (http:\/\/\S+)\/login/.exec(stderr);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${stderr}`)));
-  });
-  // The setup link (if any) is printed right after the URL.
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  return {
-    child,
-    url,
-    stderr: () => stderr,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', (code) => resolve(code ?? 1));
-        child.kill('SIGTERM');
-      }),
-  };
+function startServer(dataDir: string): Promise<ServerProcess> {
+  return startServerProcess(env(dataDir));
 }
 
 async function signIn(url: string, email: string, password: string) {
