@@ -89,7 +89,10 @@ export function safeReturnPath(value: unknown): string {
   try {
     const url = new URL(value, 'http://keygate.invalid');
     if (url.origin !== 'http://keygate.invalid') return '/';
-    return url.pathname + url.search;
+    const path = url.pathname + url.search;
+    // Dot segments can normalise into a protocol-relative address: "/.//evil" becomes "//evil".
+    if (path.startsWith('//')) return '/';
+    return path;
   } catch {
     return '/';
   }

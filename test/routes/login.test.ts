@@ -173,6 +173,9 @@ describe('password sign-in', () => {
     'javascript:alert(1)',
     '/\tevil',
     '////evil.example',
+    '/.//evil.example',
+    '/..//evil.example',
+    '/a/..//evil.example',
   ]) {
     it(`when the return address is ${JSON.stringify(target)}, then sign-in stays on this site`, async () => {
       const user = await makeUser(t.db);
