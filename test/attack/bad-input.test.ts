@@ -5,6 +5,7 @@ import { createSetupToken } from '../../src/auth/setup-tokens.ts';
 import { csrfTokenIn, encodeForm, type Browser } from '../helpers/agent.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { makeUser } from '../helpers/factories.ts';
+import { rememberSecret } from '../helpers/secrets.ts';
 import { makeUserWithTwoFactor, signInWithPassword, startSignIn } from '../helpers/two-factor.ts';
 
 let t: TestApp;
@@ -224,6 +225,7 @@ describe('bad input on every form', () => {
     const admin = await makeUser(t.db, { role: 'admin' });
     const adminBrowser = await signInWithPassword(t, admin.email, admin.password);
     const token = await createSetupToken(t.db);
+    rememberSecret('setup token', token);
     const paths = [
       '/login?next=//evil.example',
       '/login?next=https://evil.example',

@@ -1,5 +1,6 @@
 import type { Express } from 'express';
 import request from 'supertest';
+import { rememberSecret } from './secrets.ts';
 import type TestAgent from 'supertest/lib/agent.js';
 
 export type Response = request.Response;
@@ -8,6 +9,7 @@ export type Response = request.Response;
 export function csrfTokenIn(html: string): string {
   const match = /name="_csrf" value="([^"]+)"/.exec(html);
   if (!match) throw new Error('no CSRF token on this page');
+  rememberSecret('csrf token', match[1]);
   return match[1]!;
 }
 
@@ -34,13 +36,21 @@ export function createBrowser(app: Express): Browser {
   const agent = request.agent(app);
   const browser: Browser = {
     agent,
-    get: (path) => agent.get(path),
+    get: async (path) => {
+      const response = await agent.get(path);
+      browser.sessionCookie();
+      return response;
+    },
     async submit(pagePath, action, fields) {
       const page = await agent.get(pagePath);
       if (page.status !== 200) throw new Error(`GET ${pagePath} answered ${page.status}`);
       return browser.post(action, { ...fields, _csrf: csrfTokenIn(page.text) });
     },
-    post: (action, fields) => agent.post(action).type('form').send(encodeForm(fields)),
+    post: async (action, fields) => {
+      const response = await agent.post(action).type('form').send(encodeForm(fields));
+      browser.sessionCookie();
+      return response;
+    },
     sessionCookie() {
       const cookies = (
         agent as unknown as { jar: { getCookies(o: object): { name: string; value: string }[] } }
@@ -53,6 +63,8 @@ export function createBrowser(app: Express): Browser {
       const found = cookies.find(
         (cookie) => cookie.name === 'keygate.sid' || cookie.name === '__Host-keygate',
       );
+      if (found)
+        rememberSecret('session id', decodeURIComponent(found.value).slice(2).split('.')[0]);
       return found ? `${found.name}=${found.value}` : undefined;
     },
   };

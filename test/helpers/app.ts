@@ -9,6 +9,7 @@ import { createDb, type Db } from '../../src/db/knex.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createSessionMiddleware } from '../../src/middleware/session.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
+import { rememberSecret } from './secrets.ts';
 
 /** A clock the test moves by hand. */
 export interface TestClock {
@@ -42,10 +43,13 @@ export interface TestApp {
 }
 
 export function testSecrets() {
-  return {
+  const secrets = {
     SESSION_SECRET: crypto.randomBytes(32).toString('base64url'),
     TOTP_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
   };
+  rememberSecret('session secret', secrets.SESSION_SECRET);
+  rememberSecret('encryption key', secrets.TOTP_ENCRYPTION_KEY);
+  return secrets;
 }
 
 /**

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { hashPassword } from '../../src/auth/passwords.ts';
 import { createUser, type Role, type User } from '../../src/auth/users.ts';
 import type { Db } from '../../src/db/knex.ts';
+import { rememberSecret } from './secrets.ts';
 
 export const DEFAULT_PASSWORD = 'correct horse battery staple';
 
@@ -15,6 +16,7 @@ export async function makeUser(
   options: { email?: string; password?: string; role?: Role; active?: boolean } = {},
 ): Promise<User & { password: string }> {
   const password = options.password ?? DEFAULT_PASSWORD;
+  rememberSecret('password', password);
   const result = await createUser(db, {
     email: options.email ?? uniqueEmail(),
     passwordHash: await hashPassword(password, 10),

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { ROOT } from '../../src/paths.ts';
 
 export interface ServerProcess {
@@ -23,7 +25,11 @@ export async function startServerProcess(env: NodeJS.ProcessEnv): Promise<Server
   running.add(child);
   child.on('exit', () => running.delete(child));
   let stderr = '';
-  child.stdout!.resume();
+  // Its JSON log joins the others, for the scan for leaked secrets after the suite.
+  const logDir = process.env.KEYGATE_TEST_LOG_DIR;
+  if (logDir)
+    child.stdout!.pipe(fs.createWriteStream(path.join(logDir, `process-${child.pid}.log`)));
+  else child.stdout!.resume();
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 30_000);
     child.stderr!.on('data', (chunk) => {

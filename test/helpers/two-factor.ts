@@ -3,10 +3,13 @@ import { codeForStep, stepAt } from '../../src/auth/totp.ts';
 import { createBrowser, csrfTokenIn, type Browser } from './agent.ts';
 import type { TestApp } from './app.ts';
 import { makeUser } from './factories.ts';
+import { rememberSecret } from './secrets.ts';
 
 /** The code an authenticator app would show at the app's current (test) time, `offset` steps away. */
-export function codeAt(t: TestApp, secret: string, offset = 0): Promise<string> {
-  return codeForStep(secret, stepAt(t.clock.now()) + offset);
+export async function codeAt(t: TestApp, secret: string, offset = 0): Promise<string> {
+  const code = await codeForStep(secret, stepAt(t.clock.now()) + offset);
+  rememberSecret('totp code', code);
+  return code;
 }
 
 /** The secret as a phone reads it: from the otpauth:// URI the setup page offers. */
@@ -14,13 +17,20 @@ export function secretFromSetupPage(html: string): string {
   const uri = /href="(otpauth:\/\/[^"]+)"/.exec(html)?.[1];
   assert.ok(uri, 'the setup page offers an otpauth link');
   const parsed = new URL(uri.replace(/&amp;/g, '&'));
-  return parsed.searchParams.get('secret')!;
+  const secret = parsed.searchParams.get('secret')!;
+  rememberSecret('totp secret', secret);
+  return secret;
 }
 
 export function recoveryCodesFromPage(html: string): string[] {
-  return [
+  const codes = [
     ...html.matchAll(/<li><code>([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})<\/code><\/li>/g),
   ].map((m) => m[1]!);
+  for (const code of codes) {
+    rememberSecret('recovery code', code);
+    rememberSecret('recovery code', code.replace(/-/g, ''));
+  }
+  return codes;
 }
 
 export async function signInWithPassword(

@@ -4,6 +4,7 @@ import { createSetupToken } from '../../src/auth/setup-tokens.ts';
 import { createBrowser, csrfTokenIn } from '../helpers/agent.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { makeUser } from '../helpers/factories.ts';
+import { rememberSecret } from '../helpers/secrets.ts';
 
 let t: TestApp;
 beforeEach(async () => {
@@ -21,6 +22,7 @@ const admin = {
 describe('first-admin setup link', () => {
   it('when no user exists and the link is followed, then the first admin is created and signed in', async () => {
     const token = await createSetupToken(t.db);
+    rememberSecret('setup token', token);
     const browser = createBrowser(t.app);
     const response = await browser.submit(`/setup?token=${token}`, '/setup', { ...admin, token });
     assert.equal(response.status, 303);
@@ -36,6 +38,7 @@ describe('first-admin setup link', () => {
 
   it('when the link is used a second time, then it no longer works', async () => {
     const token = await createSetupToken(t.db);
+    rememberSecret('setup token', token);
     const first = createBrowser(t.app);
     const page = await first.get(`/setup?token=${token}`);
     const second = createBrowser(t.app);
@@ -58,6 +61,7 @@ describe('first-admin setup link', () => {
 
   it('when two people submit the same link at once, then exactly one admin is created', async () => {
     const token = await createSetupToken(t.db);
+    rememberSecret('setup token', token);
     const browsers = await Promise.all(
       Array.from({ length: 5 }, async (_, i) => {
         const browser = createBrowser(t.app);
@@ -91,6 +95,7 @@ describe('first-admin setup link', () => {
 
   it('when a user already exists, then the setup page is gone even with a valid token', async () => {
     const token = await createSetupToken(t.db);
+    rememberSecret('setup token', token);
     await makeUser(t.db);
     const response = await createBrowser(t.app).get(`/setup?token=${token}`);
     assert.equal(response.status, 410);
@@ -98,6 +103,7 @@ describe('first-admin setup link', () => {
 
   it('when the passwords differ or are too short, then the form says so and keeps the email', async () => {
     const token = await createSetupToken(t.db);
+    rememberSecret('setup token', token);
     const browser = createBrowser(t.app);
     const mismatch = await browser.submit(`/setup?token=${token}`, '/setup', {
       ...admin,
