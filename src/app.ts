@@ -55,9 +55,10 @@ export function createApp(deps: AppDeps): Express {
     '/public',
     express.static(PUBLIC_DIR, { index: false, maxAge: config.isProduction ? '1h' : 0 }),
   );
+  // Everything but the static files is no-store, health probes included: a cached "ready" lies.
+  app.use(noStore);
   app.use(healthRoutes(db));
 
-  app.use(noStore);
   app.use(rejectCrossSite);
   app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 50 }));
   app.use(sessions.middleware);

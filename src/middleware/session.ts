@@ -45,6 +45,19 @@ export function sessionCookieName(config: Config): string {
   return config.isProduction ? '__Host-keygate' : 'keygate.sid';
 }
 
+/**
+ * The session cookie's attributes, for setting it and for clearing it: a browser ignores a
+ * `__Host-` cookie without `Secure`, so a clearing cookie without them would clear nothing.
+ */
+export function sessionCookieAttributes(config: Config) {
+  return {
+    httpOnly: true,
+    sameSite: 'lax' as const,
+    secure: config.isProduction,
+    path: '/',
+  };
+}
+
 export interface SessionStore {
   middleware: RequestHandler;
   pool: pg.Pool;
@@ -89,13 +102,7 @@ export function createSessionMiddleware(
     rolling: false,
     unset: 'destroy',
     proxy: config.trustProxy !== false,
-    cookie: {
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: config.isProduction,
-      path: '/',
-      maxAge: config.sessionIdleTimeoutMs,
-    },
+    cookie: { ...sessionCookieAttributes(config), maxAge: config.sessionIdleTimeoutMs },
   });
 
   return {

@@ -6,6 +6,7 @@ import { requireAuth } from '../middleware/auth.ts';
 import {
   destroySession,
   setFlash,
+  sessionCookieAttributes,
   sessionCookieName,
   startPendingSignIn,
   startSignedInSession,
@@ -95,7 +96,7 @@ export function authRoutes({ db, config, clock }: AppDeps): Router {
   router.post('/logout', async (req, res) => {
     const user = req.user;
     await destroySession(req);
-    res.clearCookie(sessionCookieName(config), { path: '/' });
+    res.clearCookie(sessionCookieName(config), sessionCookieAttributes(config));
     if (user) {
       await recordAuditEvent(db, {
         event: 'sign_out',
