@@ -1,3 +1,4 @@
+import ejs from 'ejs';
 import express, { type Express } from 'express';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
@@ -45,6 +46,16 @@ export function createApp(deps: AppDeps): Express {
     'trust proxy',
     Array.isArray(config.trustProxy) ? [...config.trustProxy] : config.trustProxy,
   );
+  // Templates are indented for people; the pages need none of that whitespace. (ejs 7 no longer
+  // reads Express's "view options", so the options are given here.)
+  app.engine('ejs', (file, data, callback) => {
+    ejs.renderFile(
+      file,
+      data,
+      { rmWhitespace: true, cache: config.isProduction },
+      callback as (error: Error | null, html?: string) => void,
+    );
+  });
   app.set('view engine', 'ejs');
   app.set('views', VIEWS_DIR);
   app.locals.appName = config.appName;

@@ -16,13 +16,13 @@ import { startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
 import { createDb, migrateToLatest } from '../src/db/knex.ts';
 import { ROOT } from '../src/paths.ts';
 
-function findTestFiles(dir: string): string[] {
+function findTestFiles(dir: string, suffix: string): string[] {
   return fs
     .readdirSync(dir, { withFileTypes: true })
     .flatMap((entry) => {
       const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) return findTestFiles(full);
-      return entry.name.endsWith('.test.ts') ? [full] : [];
+      if (entry.isDirectory()) return findTestFiles(full, suffix);
+      return entry.name.endsWith(suffix) ? [full] : [];
     })
     .sort();
 }
@@ -33,12 +33,21 @@ function withDatabase(url: string, name: string): string {
   return parsed.toString();
 }
 
-const requested = process.argv.slice(2);
-const files = requested.length ? requested : findTestFiles(path.join(ROOT, 'test'));
+// `--suite=browser` runs the real-browser journeys (test/browser/*.browser.ts, which need
+// Chromium); the default suite is every *.test.ts.
+const browserSuite = process.argv.includes('--suite=browser');
+const requested = process.argv.slice(2).filter((arg) => !arg.startsWith('--suite='));
+const files = requested.length
+  ? requested
+  : browserSuite
+    ? findTestFiles(path.join(ROOT, 'test', 'browser'), '.browser.ts')
+    : findTestFiles(path.join(ROOT, 'test'), '.test.ts');
+const partialRun = requested.length > 0 || browserSuite;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'keygate-test-'));
 fs.chmodSync(tmp, 0o711);
-const logDir = path.join(ROOT, 'test-output', 'logs');
-const secretsDir = path.join(ROOT, 'test-output', 'secrets');
+const outputDir = path.join(ROOT, 'test-output', ...(browserSuite ? ['browser'] : []));
+const logDir = path.join(outputDir, 'logs');
+const secretsDir = path.join(outputDir, 'secrets');
 for (const dir of [logDir, secretsDir]) {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
@@ -76,6 +85,7 @@ try {
         KEYGATE_TEST_LOG_DIR: logDir,
         KEYGATE_TEST_SECRETS_DIR: secretsDir,
         KEYGATE_TEST_TMP: tmp,
+        KEYGATE_TEST_OUTPUT_DIR: outputDir,
       },
     },
   );
@@ -125,12 +135,12 @@ function scanLogsForSecrets(): number {
     '"two_factor_enabled"',
   ];
   // A run of a few chosen files need not sign anyone in with a second factor; the whole suite must.
-  const missing = requested.length ? [] : events.filter((event) => !text.includes(event));
+  const missing = partialRun ? [] : events.filter((event) => !text.includes(event));
   for (const leak of leaks)
     process.stdout.write(`# LEAK: a ${leak.kind} used by the tests appears in the logs\n`);
   for (const event of missing) process.stdout.write(`# the logs hold no ${event} event\n`);
   process.stdout.write(
-    `# log scan: ${logs.length} log files, ${secrets.length} secret values searched, ${leaks.length} found, ${requested.length ? 'auth events not checked on a partial run' : `${events.length - missing.length}/${events.length} auth events present`}\n`,
+    `# log scan: ${logs.length} log files, ${secrets.length} secret values searched, ${leaks.length} found, ${partialRun ? 'auth events not checked on a partial run' : `${events.length - missing.length}/${events.length} auth events present`}\n`,
   );
   return leaks.length + missing.length;
 }

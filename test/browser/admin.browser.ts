@@ -1,0 +1,150 @@
+/// <reference lib="dom" />
+/**
+ * Administration in a real browser with JavaScript off: an admin finds one user among 120,
+ * resets their 2FA through the confirmation page, and that user's open session ends at once;
+ * and the 2FA policy after its grace period.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { hashPassword } from '../../src/auth/passwords.ts';
+import { createUser } from '../../src/auth/users.ts';
+import { makeUser, uniqueEmail } from '../helpers/factories.ts';
+import { codeAt, makeUserWithTwoFactor } from '../helpers/two-factor.ts';
+import { launchChromium, openVisitor, startSite, VIEWPORTS, type ViewportName } from './harness.ts';
+
+let browser: Browser;
+before(async () => {
+  browser = await launchChromium();
+});
+after(() => browser.close());
+
+for (const viewport of Object.keys(VIEWPORTS) as ViewportName[]) {
+  describe(`at ${viewport} width, with JavaScript off`, () => {
+    it('when an admin finds a user among 120 and resets their 2FA, then the user is signed out at once', async () => {
+      const site = await startSite({ REQUIRE_2FA: 'off' });
+      const { t } = site;
+      try {
+        const passwordHash = await hashPassword('a password nobody uses', 10);
+        for (let i = 0; i < 118; i += 1) {
+          const created = await createUser(t.db, {
+            email: uniqueEmail(`person${String(i).padStart(3, '0')}`),
+            passwordHash,
+            role: 'user',
+          });
+          assert.ok(created.ok);
+        }
+        const admin = await makeUser(t.db, { role: 'admin', email: uniqueEmail('admin') });
+        const { user: target, secret } = await makeUserWithTwoFactor(t);
+        assert.equal(
+          await t
+            .db('users')
+            .count({ n: '*' })
+            .first()
+            .then((row) => Number(row!.n)),
+          120,
+        );
+
+        // The target is signed in, with their code, in a browser of their own.
+        const person = await openVisitor(browser, site, viewport, 'admin-target');
+        await person.visit('/login', 'sign-in form');
+        await person.submit(
+          { 'Email address': target.email, Password: target.password },
+          'Sign in',
+          'code step',
+        );
+        await person.submit(
+          { 'Authentication code': await codeAt(t, secret) },
+          'Continue',
+          'signed in',
+        );
+        assert.equal(person.path(), '/');
+        t.clock.advance(60_000); // the admin acts a minute later
+
+        const visitor = await openVisitor(browser, site, viewport, 'admin');
+        await visitor.visit('/login', 'sign-in form');
+        await visitor.submit(
+          { 'Email address': admin.email, Password: admin.password },
+          'Sign in',
+          'home',
+        );
+        await visitor.follow('Users', 'user list');
+        assert.equal(await visitor.page.locator('table.users tbody tr').count(), 50);
+        await visitor.follow('Next →', 'user list page 2');
+        await visitor.page.getByLabel('Search by email').fill(target.email.slice(0, 10));
+        await Promise.all([
+          visitor.page.waitForEvent('load'),
+          visitor.page.getByRole('button', { name: 'Show' }).click(),
+        ]);
+        await visitor.check('search results');
+        assert.equal(await visitor.page.locator('table.users tbody tr').count(), 1);
+        await visitor.follow(target.email, 'user page');
+        await visitor.follow('Reset two-factor authentication', 'confirm reset');
+        await visitor.submit(
+          { 'Reason (optional, kept in the audit log)': 'lost their phone' },
+          'Reset two-factor authentication',
+          'after reset',
+        );
+        await visitor.page.getByText('Two-factor authentication was reset').waitFor();
+        assert.equal(
+          await visitor.page.locator('dt:text-is("Two-factor") + dd').textContent(),
+          'Off',
+        );
+        await visitor.close();
+
+        // Their next request finds the session gone; signing in again works without a code.
+        await person.visit('/settings', 'after the reset');
+        assert.equal(person.path(), '/login?next=%2Fsettings');
+        await person.submit(
+          { 'Email address': target.email, Password: target.password },
+          'Sign in',
+          'settings without 2FA',
+        );
+        assert.equal(person.path(), '/settings');
+        await person.page
+          .getByRole('alert')
+          .getByText('An administrator reset your two-factor authentication. Turn it on again')
+          .waitFor();
+        await person.close();
+      } finally {
+        await site.close();
+      }
+    });
+
+    it('when 2FA is required and the grace period is over, then a person can only enrol after the password step', async () => {
+      const site = await startSite({ REQUIRE_2FA: 'all', REQUIRE_2FA_GRACE: '7d' });
+      const { t } = site;
+      try {
+        const user = await makeUser(t.db);
+        const visitor = await openVisitor(browser, site, viewport, 'policy');
+        await visitor.visit('/login', 'sign-in form');
+        await visitor.submit(
+          { 'Email address': user.email, Password: user.password },
+          'Sign in',
+          'home with grace banner',
+        );
+        await visitor.page
+          .getByText('Your administrator requires two-factor authentication')
+          .waitFor();
+        await visitor.page.getByRole('button', { name: 'Sign out' }).click();
+        await visitor.page.waitForURL(/\/login/);
+
+        t.clock.advance(8 * 86_400_000);
+        await visitor.submit(
+          { 'Email address': user.email, Password: user.password },
+          'Sign in',
+          'enrolment required',
+        );
+        assert.equal(visitor.path(), '/settings/2fa/setup');
+        await visitor.page.getByRole('button', { name: 'Show the QR code' }).waitFor();
+        for (const path of ['/', '/settings', '/settings/password']) {
+          await visitor.page.goto(path);
+          assert.equal(visitor.path(), '/settings/2fa/setup', `${path} leads to enrolment`);
+        }
+        await visitor.close();
+      } finally {
+        await site.close();
+      }
+    });
+  });
+}

@@ -1,0 +1,250 @@
+/// <reference lib="dom" />
+/**
+ * Real-browser checks: Debian's Chromium driven by playwright-core, every journey with
+ * JavaScript turned off, at desktop and phone width. Each page a journey reaches is
+ *   - saved as a screenshot under test-output/browser/screenshots/<width>/,
+ *   - validated with html-validate (the exact HTML the server sent, config in .htmlvalidate.json),
+ *   - checked with axe-core in light and dark colour schemes.
+ *
+ * axe needs JavaScript, and these pages run none, so axe runs in a second, JavaScript-enabled
+ * context that is served the very same HTML at the same URL (the request is answered from what
+ * the JavaScript-off browser received; stylesheets and images come from the real server). That
+ * way pages reached by a POST (an error re-render, say) are checked exactly as they were shown.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import path from 'node:path';
+import { FileSystemConfigLoader, HtmlValidate } from 'html-validate';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type Page,
+  type Response,
+} from 'playwright-core';
+import { ROOT } from '../../src/paths.ts';
+import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { rememberSecret } from '../helpers/secrets.ts';
+
+export const VIEWPORTS = {
+  desktop: { width: 1280, height: 800 },
+  phone: { width: 360, height: 740 },
+} as const;
+export type ViewportName = keyof typeof VIEWPORTS;
+
+const LAUNCH_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const OUTPUT_DIR = process.env.KEYGATE_TEST_OUTPUT_DIR ?? path.join(ROOT, 'test-output', 'browser');
+const SCREENSHOT_DIR = path.join(OUTPUT_DIR, 'screenshots');
+const AXE_SOURCE = fs.readFileSync(path.join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8');
+const validator = new HtmlValidate(new FileSystemConfigLoader());
+
+export async function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: LAUNCH_ARGS,
+  });
+}
+
+/** The real app on a real database, listening on a free port for the browser. */
+export interface Site {
+  t: TestApp;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startSite(env: Record<string, string> = {}): Promise<Site> {
+  const t = await createTestApp(env);
+  const server: Server = await new Promise((resolve) => {
+    const listening = t.app.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    t,
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await t.close();
+    },
+  };
+}
+
+/** What was checked, for the summary at the end of a file. */
+export const checkedPages: {
+  journey: string;
+  viewport: ViewportName;
+  name: string;
+  url: string;
+}[] = [];
+
+export interface Visitor {
+  page: Page;
+  context: BrowserContext;
+  viewport: ViewportName;
+  /** Opens a path on the site and checks the page. */
+  visit(pathname: string, name: string): Promise<void>;
+  /** Fills the labelled fields, presses the button and checks the page that comes back. */
+  submit(fields: Record<string, string>, button: string, name: string): Promise<void>;
+  /** Follows a link by its text and checks the page. */
+  follow(link: string, name: string): Promise<void>;
+  /** Checks the page as it is now (screenshot, HTML validation, axe). */
+  check(name: string): Promise<void>;
+  /** The status of the last page. */
+  status(): number;
+  /** The path (and query) of the last page. */
+  path(): string;
+  close(): Promise<void>;
+}
+
+/**
+ * A person with JavaScript turned off. `journey` names the screenshots. Every navigation's
+ * document is kept, so checks look at the HTML the server sent, not at a re-serialised DOM.
+ */
+export async function openVisitor(
+  browser: Browser,
+  site: Site,
+  viewport: ViewportName,
+  journey: string,
+): Promise<Visitor> {
+  const context = await browser.newContext({
+    javaScriptEnabled: false,
+    viewport: VIEWPORTS[viewport],
+    baseURL: site.url,
+  });
+  const page = await context.newPage();
+  let last: { response: Response; html: Promise<string> } | undefined;
+  page.on('response', (response) => {
+    const request = response.request();
+    if (request.isNavigationRequest() && request.frame() === page.mainFrame()) {
+      if (response.status() >= 300 && response.status() < 400) return;
+      last = { response, html: response.text() };
+    }
+  });
+  let count = 0;
+
+  const visitor: Visitor = {
+    page,
+    context,
+    viewport,
+    async visit(pathname, name) {
+      await page.goto(pathname);
+      await visitor.check(name);
+    },
+    async submit(fields, button, name) {
+      for (const [label, value] of Object.entries(fields)) {
+        await page.getByLabel(label, { exact: true }).fill(value);
+        if (/password|code/i.test(label)) rememberSecret('typed in a browser', value);
+      }
+      await Promise.all([
+        page.waitForEvent('load'),
+        page.getByRole('button', { name: button, exact: true }).click(),
+      ]);
+      await visitor.check(name);
+    },
+    async follow(link, name) {
+      await Promise.all([
+        page.waitForEvent('load'),
+        page.getByRole('link', { name: link, exact: true }).first().click(),
+      ]);
+      await visitor.check(name);
+    },
+    async check(name) {
+      assert.ok(last, `${name}: no page was loaded`);
+      const html = await last.html;
+      const url = page.url();
+      count += 1;
+      const label = `${journey} › ${name} (${viewport})`;
+      checkedPages.push({ journey, viewport, name, url: new URL(url).pathname });
+
+      const file = path.join(
+        SCREENSHOT_DIR,
+        viewport,
+        `${journey}-${String(count).padStart(2, '0')}-${name.replace(/[^a-z0-9]+/gi, '-')}.png`,
+      );
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      await page.screenshot({ path: file, fullPage: true });
+
+      assert.doesNotMatch(html, /<script/i, `${label}: the page carries a script`);
+      await validateHtml(label, html);
+      await runAxe(browser, viewport, url, html, label);
+    },
+    status: () => last?.response.status() ?? 0,
+    path: () => {
+      const url = new URL(page.url());
+      return url.pathname + url.search;
+    },
+    close: () => context.close(),
+  };
+  return visitor;
+}
+
+async function validateHtml(label: string, html: string) {
+  const report = await validator.validateString(html, path.join(ROOT, 'views', 'page.html'));
+  const problems = report.results.flatMap((result) =>
+    result.messages.map(
+      (message) =>
+        `  ${message.ruleId} at ${message.line}:${message.column}: ${message.message}\n    ${
+          html.split('\n')[message.line - 1]?.trim().slice(0, 160) ?? ''
+        }`,
+    ),
+  );
+  assert.equal(problems.length, 0, `${label}: HTML is not valid\n${problems.join('\n')}`);
+}
+
+interface AxeResult {
+  violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[];
+}
+
+/** axe-core on the same HTML, in a JavaScript-enabled page, light and dark. */
+async function runAxe(
+  browser: Browser,
+  viewport: ViewportName,
+  url: string,
+  html: string,
+  label: string,
+) {
+  for (const colorScheme of ['light', 'dark'] as const) {
+    const context = await browser.newContext({ viewport: VIEWPORTS[viewport], colorScheme });
+    try {
+      const page = await context.newPage();
+      await page.route(url, (route) =>
+        route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: html }),
+      );
+      await page.goto(url);
+      await page.evaluate(AXE_SOURCE);
+      const result = await page.evaluate<AxeResult>(
+        () =>
+          (
+            window as unknown as { axe: { run(): Promise<AxeResult> } }
+          ).axe.run() as Promise<AxeResult>,
+      );
+      const violations = result.violations.map(
+        (violation) =>
+          `  ${violation.id} (${violation.impact}): ${violation.help}\n    ${violation.nodes
+            .map((node) => node.target.join(' '))
+            .slice(0, 5)
+            .join('\n    ')}`,
+      );
+      assert.equal(
+        violations.length,
+        0,
+        `${label}, ${colorScheme} scheme: accessibility violations\n${violations.join('\n')}`,
+      );
+    } finally {
+      await context.close();
+    }
+  }
+}
