@@ -10,6 +10,7 @@ import type { Browser } from 'playwright-core';
 import { hashPassword } from '../../src/auth/passwords.ts';
 import { createUser } from '../../src/auth/users.ts';
 import { makeUser, uniqueEmail } from '../helpers/factories.ts';
+import { rememberSecret } from '../helpers/secrets.ts';
 import { codeAt, makeUserWithTwoFactor } from '../helpers/two-factor.ts';
 import { launchChromium, openVisitor, startSite, VIEWPORTS, type ViewportName } from './harness.ts';
 
@@ -105,6 +106,75 @@ for (const viewport of Object.keys(VIEWPORTS) as ViewportName[]) {
           .getByRole('alert')
           .getByText('An administrator reset your two-factor authentication. Turn it on again')
           .waitFor();
+        await person.close();
+      } finally {
+        await site.close();
+      }
+    });
+
+    it('when an admin creates a user with a generated password, then the user must choose their own at first sign-in and can change it later', async () => {
+      const site = await startSite({ REQUIRE_2FA: 'off' });
+      const { t } = site;
+      try {
+        const admin = await makeUser(t.db, { role: 'admin' });
+        const visitor = await openVisitor(browser, site, viewport, 'create-user');
+        await visitor.visit('/login', 'sign-in form');
+        await visitor.submit(
+          { 'Email address': admin.email, Password: admin.password },
+          'Sign in',
+          'home',
+        );
+        await visitor.visit('/admin/users', 'user list');
+        await visitor.follow('Create a user', 'new user form');
+        await visitor.submit({ 'Email address': 'not an address' }, 'Create user', 'bad email');
+        assert.equal(visitor.status(), 400);
+        const email = uniqueEmail('new');
+        await visitor.submit({ 'Email address': email }, 'Create user', 'user created');
+        const initial = (await visitor.page.locator('.secret-key code').textContent())!.trim();
+        rememberSecret('password', initial);
+        assert.ok(initial.length >= 16, 'a generated password is shown once');
+        await visitor.close();
+
+        const person = await openVisitor(browser, site, viewport, 'first-sign-in');
+        await person.visit('/login', 'sign-in form');
+        await person.submit(
+          { 'Email address': email, Password: initial },
+          'Sign in',
+          'must change password',
+        );
+        assert.equal(person.path(), '/settings/password');
+        await person.submit(
+          {
+            'Current password': initial,
+            'New password': 'my very own passphrase',
+            'New password again': 'my own passphrase, mistyped',
+          },
+          'Change password',
+          'passwords do not match',
+        );
+        assert.equal(person.status(), 400);
+        await person.submit(
+          {
+            'Current password': initial,
+            'New password': 'my very own passphrase',
+            'New password again': 'my very own passphrase',
+          },
+          'Change password',
+          'password changed',
+        );
+        assert.notEqual(person.path(), '/settings/password');
+        rememberSecret('password', 'my very own passphrase');
+        await person.visit('/settings/password', 'change password again');
+        await person.submit(
+          {
+            'Current password': 'my very own passphrase',
+            'New password': 'another long passphrase',
+            'New password again': 'another long passphrase',
+          },
+          'Change password',
+          'password changed again',
+        );
+        rememberSecret('password', 'another long passphrase');
         await person.close();
       } finally {
         await site.close();

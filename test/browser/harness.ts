@@ -130,7 +130,10 @@ export async function openVisitor(
     const request = response.request();
     if (request.isNavigationRequest() && request.frame() === page.mainFrame()) {
       if (response.status() >= 300 && response.status() < 400) return;
-      last = { response, html: response.text() };
+      const html = response.text();
+      // A page nobody checks may close before its body is read: that is not an error.
+      html.catch(() => undefined);
+      last = { response, html };
     }
   });
   let count = 0;

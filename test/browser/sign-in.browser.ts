@@ -32,7 +32,21 @@ for (const viewport of Object.keys(VIEWPORTS) as ViewportName[]) {
           'setup with a short password',
         );
         assert.equal(visitor.status(), 400);
-        await visitor.page.getByText('There is a problem').waitFor();
+        // Errors are announced: a summary at the top (role=alert) whose links lead to the fields,
+        // and each field marked invalid and described by its message.
+        const { page } = visitor;
+        const summary = page.getByRole('alert').filter({ hasText: 'There is a problem' });
+        await summary.waitFor();
+        const link = summary.getByRole('link').first();
+        assert.equal(await link.getAttribute('href'), '#password');
+        const password = page.getByLabel('Password', { exact: true });
+        assert.equal(await password.getAttribute('aria-invalid'), 'true');
+        const describedBy = (await password.getAttribute('aria-describedby'))!.split(' ');
+        const message = await page.locator(`#${describedBy.at(-1)}`).textContent();
+        assert.equal(message, await link.textContent(), 'the field says what the summary says');
+        assert.match(await page.title(), /^Error: /);
+        await link.click();
+        assert.equal(await page.evaluate(() => document.activeElement?.id), 'password');
         assert.equal(
           await visitor.page.getByLabel('Email address', { exact: true }).inputValue(),
           'admin@example.com',
