@@ -48,6 +48,8 @@ fs.chmodSync(tmp, 0o711);
 const outputDir = path.join(ROOT, 'test-output', ...(browserSuite ? ['browser'] : []));
 const logDir = path.join(outputDir, 'logs');
 const secretsDir = path.join(outputDir, 'secrets');
+// The browser suite's screenshots and page list are its output: each run starts them afresh.
+if (browserSuite) fs.rmSync(outputDir, { recursive: true, force: true });
 for (const dir of [logDir, secretsDir]) {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });

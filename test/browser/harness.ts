@@ -4,7 +4,8 @@
  * JavaScript turned off, at desktop and phone width. Each page a journey reaches is
  *   - saved as a screenshot under test-output/browser/screenshots/<width>/,
  *   - validated with html-validate (the exact HTML the server sent, config in .htmlvalidate.json),
- *   - checked with axe-core in light and dark colour schemes.
+ *   - checked with axe-core in light and dark colour schemes (the dark rendering is saved too),
+ *   - listed in test-output/browser/pages-checked.txt.
  *
  * axe needs JavaScript, and these pages run none, so axe runs in a second, JavaScript-enabled
  * context that is served the very same HTML at the same URL (the request is answered from what
@@ -180,9 +181,21 @@ export async function openVisitor(
       fs.mkdirSync(path.dirname(file), { recursive: true });
       await page.screenshot({ path: file, fullPage: true });
 
+      fs.appendFileSync(
+        path.join(OUTPUT_DIR, 'pages-checked.txt'),
+        `${viewport}\t${last.response.status()}\t${new URL(url).pathname}\t${journey} › ${name}\n`,
+      );
+
       assert.doesNotMatch(html, /<script/i, `${label}: the page carries a script`);
       await validateHtml(label, html);
-      await runAxe(browser, viewport, url, html, label);
+      await runAxe(
+        browser,
+        viewport,
+        url,
+        html,
+        label,
+        file.replace(`${viewport}/`, `${viewport}-dark/`),
+      );
     },
     status: () => last?.response.status() ?? 0,
     path: () => {
@@ -218,6 +231,7 @@ async function runAxe(
   url: string,
   html: string,
   label: string,
+  darkScreenshot: string,
 ) {
   for (const colorScheme of ['light', 'dark'] as const) {
     const context = await browser.newContext({ viewport: VIEWPORTS[viewport], colorScheme });
@@ -227,6 +241,10 @@ async function runAxe(
         route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: html }),
       );
       await page.goto(url);
+      if (colorScheme === 'dark') {
+        fs.mkdirSync(path.dirname(darkScreenshot), { recursive: true });
+        await page.screenshot({ path: darkScreenshot, fullPage: true });
+      }
       await page.evaluate(AXE_SOURCE);
       const result = await page.evaluate<AxeResult>(
         () =>

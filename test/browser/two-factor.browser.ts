@@ -87,6 +87,16 @@ for (const viewport of Object.keys(VIEWPORTS) as ViewportName[]) {
         );
         const recoveryCodes = await recoveryCodesOn(visitor);
         assert.equal(recoveryCodes.length, 10);
+        // Printed, the page is the codes and whose they are: no header, buttons or banners.
+        await visitor.page.emulateMedia({ media: 'print' });
+        for (const hidden of ['.site-header', '.flash', 'form', '.no-print'])
+          assert.equal(await visitor.page.locator(hidden).first().isVisible(), false, hidden);
+        await visitor.page.getByText(`For ${user.email} on Keygate`).waitFor();
+        await visitor.page.screenshot({
+          path: `${process.env.KEYGATE_TEST_OUTPUT_DIR ?? 'test-output/browser'}/screenshots/${viewport}-print/recovery-codes.png`,
+          fullPage: true,
+        });
+        await visitor.page.emulateMedia({ media: null });
         await visitor.page.getByRole('button', { name: 'I have saved them' }).click();
         await visitor.page.waitForURL(/\/settings$/);
         await visitor.check('settings with 2FA on');
