@@ -64,7 +64,7 @@ export function authRoutes({ db, config, clock }: AppDeps): Router {
         String(Math.max(1, Math.ceil((result.retryAt.getTime() - now.getTime()) / 1000))),
       );
       return renderLogin(res, 429, loginValues(req.body, next), {
-        form: 'Too many sign-in attempts. Wait a while and try again.',
+        form: `Too many sign-in attempts. Try again ${inAWhile(result.retryAt.getTime() - now.getTime())}, or ask your administrator to unlock sign-in for your account.`,
       });
     }
     if (!result.ok) {
@@ -110,4 +110,11 @@ export function authRoutes({ db, config, clock }: AppDeps): Router {
   });
 
   return router;
+}
+
+/** "in 3 minutes": when a refused sign-in may be tried again, in words. */
+function inAWhile(ms: number): string {
+  const minutes = Math.max(1, Math.ceil(ms / 60_000));
+  if (minutes >= 55) return 'in about an hour';
+  return minutes === 1 ? 'in a minute' : `in ${minutes} minutes`;
 }

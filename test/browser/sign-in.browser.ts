@@ -96,12 +96,31 @@ for (const viewport of Object.keys(VIEWPORTS) as ViewportName[]) {
         await visitor.submit({ Password: user.password }, 'Sign in', 'home');
         assert.equal(visitor.path(), '/');
         await visitor.follow('Settings', 'settings');
-        await visitor.page.getByRole('button', { name: 'Sign out' }).first().click();
+        await visitor.visit('/logout', 'sign-out page');
+        await visitor.page.getByRole('main').getByRole('button', { name: 'Sign out' }).click();
         await visitor.page.waitForURL(/\/login/);
         await visitor.check('signed out');
         await visitor.page.getByText('You have signed out.').waitFor();
         await visitor.visit('/settings', 'settings after sign-out');
         assert.equal(visitor.path(), '/login?next=%2Fsettings');
+
+        // Nine more wrong passwords (ten in all), then even the right one is refused for a while.
+        const { page } = visitor;
+        for (let attempt = 0; attempt < 9; attempt += 1) {
+          await page.getByLabel('Email address', { exact: true }).fill(user.email);
+          await page.getByLabel('Password', { exact: true }).fill(`wrong password ${attempt}`);
+          await Promise.all([
+            page.waitForEvent('load'),
+            page.getByRole('button', { name: 'Sign in' }).click(),
+          ]);
+        }
+        await visitor.submit(
+          { 'Email address': user.email, Password: user.password },
+          'Sign in',
+          'too many attempts',
+        );
+        assert.equal(visitor.status(), 429);
+        await page.getByText('Too many sign-in attempts. Try again in a minute').waitFor();
         await visitor.close();
       } finally {
         await site.close();
