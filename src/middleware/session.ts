@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { Clock } from '../clock.ts';
+import { ANONYMOUS_SESSION_TTL_MS } from '../auth/limits.ts';
 
 export interface Flash {
   kind: 'success' | 'info' | 'error';
@@ -230,6 +231,30 @@ function snapshot(data: Request['session'] | undefined): string | undefined {
 }
 
 /**
+ * After a regenerate, express-session cannot tell that we already saved the new session (its
+ * bookkeeping only follows sessions it made itself), so at the end of the response it would write
+ * the same row a second time. Once committed, its save skips the write while the data is unchanged;
+ * any later change is still saved.
+ */
+function skipRepeatedSave(req: Request): void {
+  const session = req.session;
+  const committed = snapshot(session);
+  const save = session.save;
+  Object.defineProperty(session, 'save', {
+    configurable: true,
+    enumerable: false,
+    writable: true,
+    value(this: typeof session, callback?: (error?: unknown) => void) {
+      if (req.session === session && snapshot(session) === committed) {
+        callback?.();
+        return this;
+      }
+      return save.call(this, callback);
+    },
+  });
+}
+
+/**
  * Saves a changed session *before* the response goes out, instead of express-session's default of
  * saving while the response is being written. Otherwise a failed save (database down) would come
  * after a 200 page or a redirect had already been sent, with a cookie pointing at nothing; this
@@ -239,7 +264,13 @@ function snapshot(data: Request['session'] | undefined): string | undefined {
 export const commitSessionBeforeResponse: RequestHandler = (req, res, next) => {
   const loaded = snapshot(req.session);
   const commit = async () => {
-    if (req.session && snapshot(req.session) !== loaded) await saveSession(req);
+    if (req.session && snapshot(req.session) !== loaded) {
+      const { userId, pending, enrolment } = req.session;
+      if (userId === undefined && pending === undefined && enrolment === undefined)
+        req.session.cookie.maxAge = ANONYMOUS_SESSION_TTL_MS;
+      await saveSession(req);
+      skipRepeatedSave(req);
+    }
   };
 
   const render = res.render.bind(res);
