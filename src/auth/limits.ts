@@ -16,3 +16,9 @@ export const ENROLMENT_TIMEOUT_MS = 10 * 60_000;
 export const FRESH_CODES_TIMEOUT_MS = 10 * 60_000;
 /** Recovery codes left at which settings warn the person to make new ones. */
 export const LOW_RECOVERY_CODES = 3;
+/**
+ * Lifetime of a session that holds no sign-in (only a form's CSRF secret or a message): short, so
+ * that bots fetching the sign-in page leave rows the pruning job removes within its interval. A
+ * form left open longer shows "this form has expired" with a link back.
+ */
+export const ANONYMOUS_SESSION_TTL_MS = 10 * 60_000;

@@ -143,3 +143,54 @@ describe('#40 production cookies and headers', () => {
     assert.equal(home.status, 200);
   });
 });
+
+describe('sessions without a sign-in (bots and new visitors)', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp();
+  });
+  after(() => t.close());
+
+  const sessionRow = (sid: string) =>
+    t.db('sessions').where({ sid }).first<{ expire: Date } | undefined>('expire');
+  const sidOf = (cookie: string) =>
+    decodeURIComponent(cookie.split('=')[1]!).slice(2).split('.')[0]!;
+
+  it('when a visitor only opens the sign-in page, then its session row lives 10 minutes and pruning removes it', async () => {
+    const page = await request(t.app).get('/login');
+    const cookie = (page.headers['set-cookie'] as unknown as string[])[0]!.split(';')[0]!;
+    const row = await sessionRow(sidOf(cookie));
+    assert.ok(row, 'the form needs a session for its CSRF secret');
+    const lifetime = row.expire.getTime() - Date.now();
+    assert.ok(lifetime > 9 * MINUTE && lifetime <= 10 * MINUTE + 2000, `lifetime ${lifetime} ms`);
+    const { pruneOldRecords } = await import('../../src/auth/retention.ts');
+    const day = 86_400_000;
+    await pruneOldRecords(t.db, new Date(Date.now() + 15 * MINUTE), {
+      attemptsMs: 90 * day,
+      auditMs: 365 * day,
+    });
+    assert.equal(await sessionRow(sidOf(cookie)), undefined, 'pruned one interval later');
+  });
+
+  it('when the visitor then signs in, then the signed-in session gets the full idle timeout', async () => {
+    const user = await makeUser(t.db);
+    const browser = createBrowser(t.app);
+    await browser.submit('/login', '/login', { email: user.email, password: user.password });
+    const row = await sessionRow(sidOf(browser.sessionCookie()!));
+    const lifetime = row!.expire.getTime() - Date.now();
+    assert.ok(lifetime > 59 * MINUTE && lifetime <= HOUR + 2000, `lifetime ${lifetime} ms`);
+  });
+
+  it('when a form is posted after its session expired, then the expired-form page answers', async () => {
+    const browser = createBrowser(t.app);
+    const page = await browser.get('/login');
+    await t.db('sessions').update({ expire: new Date(Date.now() - 1000) });
+    const response = await browser.post('/login', {
+      email: 'someone@example.com',
+      password: 'a long enough password',
+      _csrf: csrfTokenIn(page.text),
+    });
+    assert.equal(response.status, 403);
+    assert.match(response.text, /expired/i);
+  });
+});
