@@ -1,0 +1,105 @@
+import autocannon from 'autocannon';
+import { proxyHeaders } from './client.ts';
+
+export interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  seconds: number;
+  statuses: Record<string, number>;
+  errors: number;
+}
+
+export interface RequestShape {
+  method?: 'GET' | 'POST';
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export interface LoadOptions {
+  url: string;
+  connections: number;
+  /** Stop after this many seconds… */
+  seconds?: number;
+  /** …or after this many requests, whichever comes first. */
+  amount?: number;
+  /** The request to send; called once per request with a running index (0, 1, 2, …). */
+  request: (index: number) => RequestShape;
+}
+
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+
+/** One autocannon run against the server (a separate process), with per-request shapes. */
+export async function load(options: LoadOptions): Promise<LoadResult> {
+  let index = 0;
+  const first = options.request(0);
+  const result = await autocannon({
+    url: options.url,
+    connections: options.connections,
+    ...(options.amount ? { amount: options.amount } : {}),
+    duration: options.seconds ?? 3600,
+    timeout: 30,
+    requests: [
+      {
+        method: first.method ?? 'GET',
+        path: first.path,
+        setupRequest: (req) => {
+          const shape = options.request(index++);
+          return {
+            ...req,
+            method: shape.method ?? 'GET',
+            path: shape.path,
+            headers: {
+              ...proxyHeaders(),
+              ...(shape.body !== undefined ? FORM : {}),
+              ...shape.headers,
+            },
+            ...(shape.body !== undefined ? { body: shape.body } : {}),
+          };
+        },
+      },
+    ],
+  });
+  const statuses: Record<string, number> = {};
+  for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) {
+    statuses[code] = stat.count ?? 0;
+  }
+  const requests = Object.values(statuses).reduce((a, b) => a + b, 0);
+  return {
+    rps: requests / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    requests,
+    seconds: result.duration,
+    statuses,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+/** Fails loudly when a run got answers it should not have (the figure would be meaningless). */
+export function expectStatuses(what: string, result: LoadResult, allowed: number[]): void {
+  const wrong = Object.entries(result.statuses).filter(([code]) => !allowed.includes(Number(code)));
+  if (wrong.length || result.errors || result.requests === 0) {
+    throw new Error(
+      `${what}: unexpected answers ${JSON.stringify(result.statuses)}, ${result.errors} errors`,
+    );
+  }
+}
+
+export function percentile(values: number[], p: number): number {
+  if (!values.length) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+export function median(values: number[]): number {
+  return percentile(values, 50);
+}
+
+export async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const start = performance.now();
+  const value = await fn();
+  return [value, performance.now() - start];
+}

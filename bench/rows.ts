@@ -1,0 +1,217 @@
+import type { PhaseResult } from './phase.ts';
+import { fmt, ratioText, type Row } from './report.ts';
+import type { AnonymousSessionsResult } from './scenarios/anonymous-sessions.ts';
+import type { AttackResult } from './scenarios/attack.ts';
+import type { DatabaseWorkResult } from './scenarios/database-work.ts';
+import type { MemoryResult } from './scenarios/memory.ts';
+import type { RecoveryResult } from './scenarios/recovery.ts';
+
+const users = (n: number) => (n >= 1_000_000 ? `${n / 1_000_000}M` : `${fmt(n / 1000, 0)}k`);
+
+/** Scenarios 1-3 at one user count (and the admin list, reported under 7). */
+export function phaseRows(p: PhaseResult): Row[] {
+  const at = ` @${users(p.users)}`;
+  return [
+    {
+      scenario: `1 password step${at}`,
+      figure: 'sign-ins/s vs bcrypt ceiling',
+      measured: `${fmt(p.password.rps, 2)}/s, p99 ${fmt(p.password.p99, 0)} ms`,
+      baseline: `bcrypt ${fmt(p.password.ceiling, 2)}/s (before ${fmt(p.password.ceilings[0]!, 2)}, after ${fmt(p.password.ceilings[1]!, 2)})`,
+      ratio: ratioText(p.password.ratio),
+      target: '≥ 0.90',
+      pass: p.password.ratio >= 0.9,
+    },
+    {
+      scenario: `2 code step${at}`,
+      figure: 'rps vs GET /login rps',
+      measured: `${fmt(p.code.rps, 0)} rps, p99 ${fmt(p.code.p99, 0)} ms`,
+      baseline: `GET /login ${fmt(p.login.rps, 0)} rps`,
+      ratio: ratioText(p.code.rps / p.login.rps),
+      target: '≥ 0.50',
+      pass: p.code.rps / p.login.rps >= 0.5,
+    },
+    {
+      scenario: `3 sign-in page${at}`,
+      figure: 'new visitors rps vs bare Express',
+      measured: `${fmt(p.login.rps, 0)} rps, p99 ${fmt(p.login.p99, 0)} ms`,
+      baseline: `bare ${fmt(p.login.bareRps, 0)} rps, p99 ${fmt(p.login.bareP99, 0)} ms (${fmt(p.login.pageBytes, 0)} B page)`,
+      ratio: ratioText(p.login.ratio),
+      target: '≥ 0.35',
+      pass: p.login.ratio >= 0.35,
+    },
+    ...Object.entries(p.admin.pages).map(([name, page]) => ({
+      scenario: `7 admin list ${name}${at}`,
+      figure: 'p99 vs sign-in page p99',
+      measured: `${fmt(page.rps, 0)} rps, p99 ${fmt(page.p99, 0)} ms`,
+      baseline: `GET /login p99 ${fmt(p.login.p99, 0)} ms`,
+      ratio: ratioText(page.p99 / p.login.p99),
+      target: '≤ 3.0',
+      pass: page.p99 / p.login.p99 <= 3,
+    })),
+  ];
+}
+
+/**
+ * Scenario 7: each figure at the large size against the small size. Throughputs are first divided
+ * by a baseline measured in the same phase (bcrypt ceiling, bare Express), so that a machine that
+ * got busier between the phases does not pass for a slower app, or the reverse.
+ */
+export function scaleRows(small: PhaseResult, large: PhaseResult): Row[] {
+  const pair = (figure: string, a: number, b: number, baseline: string): Row => ({
+    scenario: `7 scale ${users(small.users)}→${users(large.users)}`,
+    figure,
+    measured: `${fmt(b, 3)} vs ${fmt(a, 3)}`,
+    baseline,
+    ratio: ratioText(b / a),
+    target: '≥ 0.90',
+    pass: b / a >= 0.9,
+  });
+  const bare = 'each ÷ bare Express rps of its phase';
+  const rows = [
+    pair(
+      'password step ÷ bcrypt ceiling',
+      small.password.ratio,
+      large.password.ratio,
+      'each ÷ its ceiling',
+    ),
+    pair(
+      'code step rps (normalised)',
+      small.code.rps / small.login.bareRps,
+      large.code.rps / large.login.bareRps,
+      bare,
+    ),
+    pair('sign-in page rps (normalised)', small.login.ratio, large.login.ratio, bare),
+  ];
+  for (const name of Object.keys(small.admin.pages)) {
+    const a = small.admin.pages[name]!;
+    const b = large.admin.pages[name]!;
+    rows.push(
+      pair(
+        `admin ${name} rps (normalised)`,
+        a.rps / small.login.bareRps,
+        b.rps / large.login.bareRps,
+        bare,
+      ),
+    );
+  }
+  return rows;
+}
+
+export function databaseRows(d: DatabaseWorkResult): Row[] {
+  if (!d.available) {
+    return [
+      {
+        scenario: '4 database work',
+        figure: 'statements per sign-in',
+        measured: 'pg_stat_statements not available on this server',
+        baseline: '-',
+        ratio: '-',
+        target: '≤ 12 / ≤ 5 writes',
+        pass: null,
+      },
+    ];
+  }
+  const flow = Object.entries(d.perRequest)
+    .map(([step, w]) => `${step} ${fmt(w.statements, 1)}/${fmt(w.writes, 1)}w`)
+    .join(', ');
+  return [
+    {
+      scenario: '4 database work',
+      figure: 'statements per sign-in (password + code)',
+      measured: `${fmt(d.perSignIn.statements, 1)} (BEGIN/COMMIT included)`,
+      baseline: `Keycloak ~14 writes; whole flow: ${flow}`,
+      ratio: '-',
+      target: '≤ 12',
+      pass: d.perSignIn.statements <= 12,
+    },
+    {
+      scenario: '4 database work',
+      figure: 'write statements per sign-in',
+      measured: `${fmt(d.perSignIn.writes, 1)} (${fmt(d.perSignIn.rowsWritten, 1)} rows)`,
+      baseline: 'Keycloak sizing guide: ~14 writes',
+      ratio: ratioText(d.perSignIn.writes / 14),
+      target: '≤ 5',
+      pass: d.perSignIn.writes <= 5,
+    },
+  ];
+}
+
+export function recoveryRows(r: RecoveryResult): Row[] {
+  return [
+    {
+      scenario: '5 recovery code',
+      figure: 'sign-in p50, 10 codes left vs 1 left',
+      measured: `${fmt(r.tenLeftMs, 1)} ms vs ${fmt(r.oneLeftMs, 1)} ms`,
+      baseline: `seed design: ${fmt(r.seedTenLeftMs, 1)} vs ${fmt(r.seedOneLeftMs, 1)} ms (${ratioText(r.seedTenLeftMs / r.seedOneLeftMs)}×)`,
+      ratio: ratioText(r.tenLeftMs / r.oneLeftMs),
+      target: '≤ 1.2',
+      pass: r.tenLeftMs / r.oneLeftMs <= 1.2,
+    },
+    {
+      scenario: '5 recovery code',
+      figure: 'sign-in p50 (10 left) vs one bcrypt compare',
+      measured: `${fmt(r.tenLeftMs, 1)} ms`,
+      baseline: `bcrypt cost 10: ${fmt(r.oneCompareMs, 1)} ms; seed design ${ratioText(r.seedTenLeftMs / r.oneCompareMs)}×, wrong code ${ratioText(r.seedWrongTenLeftMs / r.oneCompareMs)}×`,
+      ratio: ratioText(r.tenLeftMs / r.oneCompareMs),
+      target: '≤ 1.5',
+      pass: r.tenLeftMs / r.oneCompareMs <= 1.5,
+    },
+  ];
+}
+
+export function attackRows(a: AttackResult): Row[] {
+  const statuses = (s: Record<string, number>) =>
+    Object.entries(s)
+      .map(([code, n]) => `${code}×${n}`)
+      .join(' ');
+  return [
+    {
+      scenario: '6 attack isolation',
+      figure: 'legit sign-in p99 during flood vs without',
+      measured: `${fmt(a.floodP99, 0)} ms (${a.floodSamples} sign-ins)`,
+      baseline: `${fmt(a.quietP99, 0)} ms without flood (${a.quietSamples})`,
+      ratio: ratioText(a.floodP99 / a.quietP99),
+      target: '≤ 2.0',
+      pass: a.floodP99 / a.quietP99 <= 2,
+    },
+    {
+      scenario: '6 attack isolation',
+      figure: 'bcrypt calls by the flood',
+      measured: `${a.bcryptCallsByFlood} (${fmt(a.serverCpuMsPerFloodRequest, 2)} ms server CPU/request)`,
+      baseline: `wrong passwords ${fmt(a.passwordFlood.rps, 0)} rps [${statuses(a.passwordFlood.statuses)}], wrong codes ${fmt(a.codeFlood.rps, 0)} rps [${statuses(a.codeFlood.statuses)}]`,
+      ratio: '-',
+      target: '0',
+      pass: a.bcryptCallsByFlood === 0,
+    },
+  ];
+}
+
+export function memoryRows(m: MemoryResult): Row[] {
+  const growth = m.afterRssMb / m.warmRssMb - 1;
+  return [
+    {
+      scenario: '8 memory',
+      figure: `RSS after ${fmt(m.requests, 0)} mixed requests`,
+      measured: `${fmt(m.afterRssMb, 0)} MB`,
+      baseline: `${fmt(m.warmRssMb, 0)} MB after warm-up`,
+      ratio: `${growth >= 0 ? '+' : ''}${fmt(growth * 100, 1)}%`,
+      target: '≤ +10%, < 200 MB',
+      pass: growth <= 0.1 && m.afterRssMb < 200,
+    },
+  ];
+}
+
+export function anonymousRows(s: AnonymousSessionsResult): Row[] {
+  const left = s.rowsAfterPruneInterval - s.rowsBefore;
+  return [
+    {
+      scenario: '9 bot sessions',
+      figure: `anonymous rows left by ${fmt(s.views, 0)} views`,
+      measured: `+${fmt(s.rowsAfterViews - s.rowsBefore, 0)} after views, +${fmt(s.rowsAfterPruneNow - s.rowsBefore, 0)} after prune now, +${fmt(left, 0)} after prune +${fmt(s.pruneIntervalMs / 60_000, 0)} min`,
+      baseline: `${fmt(s.rowsBefore, 0)} rows before`,
+      ratio: ratioText(left / s.views),
+      target: '≪ views after one prune interval (≤ 0.01)',
+      pass: left / s.views <= 0.01,
+    },
+  ];
+}

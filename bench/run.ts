@@ -1,0 +1,173 @@
+/**
+ * `npm run bench [-- --quick] [--users N] [--scale-users N] [--seconds S]`
+ *
+ * Builds Keygate, starts the production server as its own process on a throwaway database,
+ * seeds users, drives each scenario with autocannon from this process, and prints one table
+ * (every figure next to the baseline measured in the same run) plus a JSON file in bench/results/.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { keyRingOf, loadConfig } from '../src/config.ts';
+import { ROOT } from '../src/paths.ts';
+import { Browser } from './client.ts';
+import { currentCode, type BenchContext } from './context.ts';
+import { machineInfo } from './machine.ts';
+import { parseOptions } from './options.ts';
+import { runPhase, type PhaseResult } from './phase.ts';
+import { renderTable, type Row } from './report.ts';
+import {
+  anonymousRows,
+  attackRows,
+  databaseRows,
+  memoryRows,
+  phaseRows,
+  recoveryRows,
+  scaleRows,
+} from './rows.ts';
+import { anonymousSessions } from './scenarios/anonymous-sessions.ts';
+import { attackIsolation } from './scenarios/attack.ts';
+import { databaseWork } from './scenarios/database-work.ts';
+import { memory } from './scenarios/memory.ts';
+import { recoveryCodes } from './scenarios/recovery.ts';
+import { ADMIN_EMAIL, PASSWORD, seedMaterial, seedUsers, UserPool } from './seed.ts';
+import { build, startStack, type Stack } from './stack.ts';
+
+const started = Date.now();
+const say = (line: string) =>
+  process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+
+async function signInAdmin(ctx: Pick<BenchContext, 'stack' | 'material'>): Promise<Browser> {
+  const admin = new Browser(ctx.stack.url, '203.0.113.2');
+  const first = await admin.submit('/login', { email: ADMIN_EMAIL, password: PASSWORD });
+  if (first.location !== '/login/2fa') throw new Error(`admin password step: ${first.status}`);
+  const code = await currentCode(ctx.material.totpSecret);
+  const done = await admin.submit('/login/2fa', { code });
+  if (done.location !== '/') throw new Error(`admin code step: ${done.status}`);
+  return admin;
+}
+
+async function seed(ctx: BenchContext, from: number, to: number) {
+  const t = Date.now();
+  await seedUsers(ctx.stack.db, ctx.material, from, to);
+  say(`seeded users ${from}..${to} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  return (Date.now() - t) / 1000;
+}
+
+async function main() {
+  const options = parseOptions(process.argv.slice(2));
+  say(`building (npm run build)`);
+  await build();
+  say('starting the production server and its database');
+  let stack: Stack | null = await startStack();
+  const interrupted = () => {
+    void (stack ? stack.stop() : Promise.resolve()).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  try {
+    const config = loadConfig(stack.env);
+    const keys = keyRingOf(config);
+    const material = await seedMaterial(keys, config.bcryptCost);
+    const ctx: BenchContext = {
+      options,
+      stack,
+      material,
+      keys,
+      bcryptCost: config.bcryptCost,
+      sessionSecret: config.sessionSecrets[0]!,
+      pruneIntervalMs: config.pruneIntervalMs,
+      pool: new UserPool(2, options.users),
+      userCount: options.users,
+      admin: null as unknown as Browser,
+    };
+    const seedSeconds: Record<string, number> = {};
+    seedSeconds[options.users] = await seed(ctx, 1, options.users);
+    ctx.admin = await signInAdmin(ctx);
+    const machine = await machineInfo(stack.db);
+    say(
+      `machine: ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, PostgreSQL ${machine.postgres}`,
+    );
+
+    const phases: PhaseResult[] = [await runPhase(ctx, say)];
+    say('4 database work per sign-in');
+    const database = await databaseWork(ctx);
+    say('5 recovery codes');
+    const recovery = await recoveryCodes(ctx);
+    say('6 attack isolation');
+    const attack = await attackIsolation(ctx);
+
+    if (options.scaleUsers) {
+      seedSeconds[options.scaleUsers] = await seed(ctx, options.users + 1, options.scaleUsers);
+      ctx.userCount = options.scaleUsers;
+      ctx.pool = new UserPool(options.users + 1, options.scaleUsers);
+      phases.push(await runPhase(ctx, say));
+    }
+    say(`8 memory (${options.bulkRequests} mixed requests)`);
+    const mem = await memory(ctx);
+    say(`9 anonymous sessions (${options.bulkRequests} page views)`);
+    const anonymous = await anonymousSessions(ctx);
+
+    const rows: Row[] = [
+      ...phases.flatMap(phaseRows),
+      ...(phases.length === 2 ? scaleRows(phases[0]!, phases[1]!) : []),
+      ...databaseRows(database),
+      ...recoveryRows(recovery),
+      ...attackRows(attack),
+      ...memoryRows(mem),
+      ...anonymousRows(anonymous),
+    ].sort((a, b) => a.scenario.localeCompare(b.scenario, 'en', { numeric: true }));
+    const seconds = (Date.now() - started) / 1000;
+    const table = renderTable(rows);
+    console.log(
+      `\nKeygate benchmark${options.quick ? ' (quick)' : ''}: ${options.users} users${options.scaleUsers ? ` and ${options.scaleUsers}` : ''}, BCRYPT_COST ${config.bcryptCost}, UV_THREADPOOL_SIZE ${machine.uvThreadpoolSize}, ${options.connections} connections`,
+    );
+    console.log(
+      `${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGb} GB, ${machine.platform}, Node ${machine.node}, PostgreSQL ${machine.postgres}\n`,
+    );
+    console.log(table);
+    const passed = rows.filter((r) => r.pass === true).length;
+    const failed = rows.filter((r) => r.pass === false).length;
+    console.log(`\n${passed} passed, ${failed} failed, in ${seconds.toFixed(0)} s`);
+
+    const dir = path.join(ROOT, 'bench', 'results');
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(
+      dir,
+      `${new Date().toISOString().replace(/[:.]/g, '-')}${options.quick ? '-quick' : ''}.json`,
+    );
+    fs.writeFileSync(
+      file,
+      JSON.stringify(
+        {
+          date: new Date().toISOString(),
+          seconds,
+          options,
+          machine,
+          seedSeconds,
+          rows,
+          phases,
+          database,
+          recovery,
+          attack,
+          memory: mem,
+          anonymous,
+        },
+        null,
+        2,
+      ),
+    );
+    console.log(`results: ${path.relative(ROOT, file)}`);
+    const toStop = stack;
+    stack = null;
+    await toStop.stop();
+  } finally {
+    if (stack) await stack.stop().catch(() => undefined);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(
+    `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+  );
+  process.exit(1);
+});

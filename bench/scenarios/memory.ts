@@ -1,0 +1,80 @@
+import type { BenchContext } from '../context.ts';
+import { load, type RequestShape } from '../load.ts';
+import { emailOf } from '../seed.ts';
+import { pendingSignIns, seedSessions } from '../sessions.ts';
+import { rssMb } from '../stack.ts';
+
+export interface MemoryResult {
+  warmRssMb: number;
+  afterRssMb: number;
+  requests: number;
+  statuses: Record<string, number>;
+}
+
+/**
+ * Scenario 8: the server's resident memory after a warm-up, then after N more mixed requests:
+ * new visitors' sign-in pages, the admin list and a search, a pending sign-in's code page,
+ * throttled wrong passwords, health probes and unknown pages.
+ */
+export async function memory(ctx: BenchContext): Promise<MemoryResult> {
+  const { db } = ctx.stack;
+  const pending = await seedSessions(db, ctx.sessionSecret, pendingSignIns(ctx.pool.take(50)));
+  const attacker = await seedSessions(db, ctx.sessionSecret, [{}]);
+  const victim = ctx.pool.take(1)[0]!;
+  await db.batchInsert(
+    'auth_attempts',
+    Array.from({ length: 100 }, () => ({
+      kind: 'password',
+      user_id: victim,
+      account_key: emailOf(victim),
+      ip: '198.51.100.200',
+      succeeded: false,
+      created_at: new Date(),
+    })),
+    100,
+  );
+  const mixed = (i: number): RequestShape => {
+    switch (i % 6) {
+      case 0:
+        return { path: '/login' };
+      case 1:
+        return { path: '/admin/users', headers: { cookie: ctx.admin.cookie } };
+      case 2:
+        return {
+          path: `/admin/users?q=user${2 + (i % (ctx.userCount - 1))}@`,
+          headers: { cookie: ctx.admin.cookie },
+        };
+      case 3:
+        return { path: '/login/2fa', headers: { cookie: pending[i % pending.length]!.cookie } };
+      case 4:
+        return {
+          method: 'POST' as const,
+          path: '/login',
+          headers: { cookie: attacker[0]!.cookie, 'x-forwarded-for': '198.51.100.200' },
+          body: `email=${encodeURIComponent(emailOf(victim))}&password=wrong-password-1234&_csrf=${encodeURIComponent(attacker[0]!.csrfToken)}`,
+        };
+      default:
+        return { path: i % 2 ? '/healthz' : `/no-such-page-${i}` };
+    }
+  };
+  const warmUp = Math.max(500, Math.floor(ctx.options.bulkRequests / 10));
+  await load({
+    url: ctx.stack.url,
+    connections: ctx.options.connections,
+    amount: warmUp,
+    request: mixed,
+  });
+  const warmRssMb = rssMb(ctx.stack.server.pid!);
+  const run = await load({
+    url: ctx.stack.url,
+    connections: ctx.options.connections,
+    amount: ctx.options.bulkRequests,
+    request: mixed,
+  });
+  return {
+    warmRssMb,
+    afterRssMb: rssMb(ctx.stack.server.pid!),
+    requests: run.requests,
+    statuses: run.statuses,
+  };
+}

@@ -1,0 +1,119 @@
+import type { Db } from '../src/db/knex.ts';
+import { encrypt, type KeyRing } from '../src/auth/encryption.ts';
+import { hashPassword } from '../src/auth/passwords.ts';
+import {
+  lookupTag,
+  makeRecoveryCodes,
+  RECOVERY_CODE_COUNT,
+  type RecoveryCodeSet,
+} from '../src/auth/recovery-codes.ts';
+import { totpAssociatedData } from '../src/auth/second-factor.ts';
+import { generateTotpSecret } from '../src/auth/totp.ts';
+
+export const PASSWORD = 'bench-password-1234';
+export const ADMIN_ID = 1;
+export const ADMIN_EMAIL = 'admin@bench.example';
+
+export function emailOf(id: number): string {
+  return id === ADMIN_ID ? ADMIN_EMAIL : `user${id}@bench.example`;
+}
+
+/** What every seeded user shares: one bcrypt hash (computed once) and one TOTP secret. */
+export interface SeedMaterial {
+  passwordHash: string;
+  totpSecret: string;
+  keys: KeyRing;
+}
+
+export async function seedMaterial(keys: KeyRing, bcryptCost: number): Promise<SeedMaterial> {
+  return {
+    passwordHash: await hashPassword(PASSWORD, bcryptCost),
+    totpSecret: generateTotpSecret(),
+    keys,
+  };
+}
+
+const BATCH = 25_000;
+
+/**
+ * Users `from`..`to` (ids), all with 2FA on. The password hash is shared, but each TOTP secret is
+ * encrypted for its own user: the associated data is `totp:<user id>`, so one ciphertext copied
+ * to every row would not decrypt. Rows go in with one INSERT … SELECT per batch.
+ */
+export async function seedUsers(db: Db, material: SeedMaterial, from: number, to: number) {
+  for (let start = from; start <= to; start += BATCH) {
+    const end = Math.min(to, start + BATCH - 1);
+    const ciphertexts: string[] = [];
+    for (let id = start; id <= end; id++) {
+      ciphertexts.push(encrypt(material.totpSecret, material.keys, totpAssociatedData(String(id))));
+    }
+    await db.raw(
+      `INSERT INTO users (id, email, password_hash, role, totp_secret_encrypted, totp_enabled_at,
+                          created_at, updated_at)
+       SELECT g, CASE WHEN g = :admin THEN :adminEmail ELSE 'user' || g || '@bench.example' END,
+              :hash, CASE WHEN g = :admin THEN 'admin' ELSE 'user' END,
+              (:cts::text[])[g - :start + 1], now(), now() - (g || ' seconds')::interval, now()
+       FROM generate_series(:start::bigint, :end::bigint) AS g`,
+      {
+        admin: ADMIN_ID,
+        adminEmail: ADMIN_EMAIL,
+        hash: material.passwordHash,
+        cts: `{${ciphertexts.join(',')}}`,
+        start,
+        end,
+      },
+    );
+  }
+  await db.raw(`SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT max(id) FROM users))`);
+  await db.raw('ANALYZE users');
+}
+
+/** One set of recovery codes (bcrypt cost 10, the app's function), reused across users. */
+export function makeSharedRecoveryCodes(): Promise<RecoveryCodeSet> {
+  return makeRecoveryCodes('0');
+}
+
+/**
+ * Gives each user the shared codes (their lookup tags are per user, as the app computes them),
+ * with all but `left` of them already used.
+ */
+export async function seedRecoveryCodes(
+  db: Db,
+  set: RecoveryCodeSet,
+  userIds: number[],
+  left: number,
+): Promise<void> {
+  const rows = userIds.flatMap((userId) =>
+    set.codes.map((code, index) => ({
+      user_id: userId,
+      lookup: lookupTag(String(userId), code),
+      code_hash: set.rows[index]!.code_hash,
+      // The codes the bench will type are the first `left`; the others are spent.
+      used_at: index < left ? null : new Date(),
+    })),
+  );
+  await db.batchInsert('recovery_codes', rows, 1000);
+  if (set.codes.length !== RECOVERY_CODE_COUNT) throw new Error('unexpected recovery code count');
+}
+
+/** Hands out users that have not signed in with a code yet (a TOTP step works once per user). */
+export class UserPool {
+  private next: number;
+  constructor(
+    from: number,
+    private readonly to: number,
+  ) {
+    this.next = from;
+  }
+  take(count: number): number[] {
+    if (this.next + count - 1 > this.to) {
+      throw new Error(`out of fresh users: raise --users (needed ${count} more)`);
+    }
+    const ids = Array.from({ length: count }, (_, i) => this.next + i);
+    this.next += count;
+    return ids;
+  }
+  get remaining(): number {
+    return this.to - this.next + 1;
+  }
+}
