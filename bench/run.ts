@@ -161,7 +161,23 @@ async function main() {
     stack = null;
     await toStop.stop();
   } finally {
-    if (stack) await stack.stop().catch(() => undefined);
+    if (stack) {
+      // A failed run keeps the server's log: the temporary directory goes with the stack.
+      const kept = path.join(
+        ROOT,
+        'bench',
+        'results',
+        `server-${new Date().toISOString().replace(/[:.]/g, '-')}.log`,
+      );
+      try {
+        fs.mkdirSync(path.dirname(kept), { recursive: true });
+        fs.copyFileSync(path.join(stack.tmp, 'server.log'), kept);
+        console.error(`server log kept: ${path.relative(ROOT, kept)}`);
+      } catch {
+        // no log to keep
+      }
+      await stack.stop().catch(() => undefined);
+    }
   }
 }
 
