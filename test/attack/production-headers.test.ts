@@ -9,6 +9,7 @@ import request from 'supertest';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { csrfTokenIn, encodeForm, type Response } from '../helpers/agent.ts';
 import { makeUser } from '../helpers/factories.ts';
+import { REQUIRED_CSP_DIRECTIVES } from '../helpers/headers.ts';
 import { rememberSecret } from '../helpers/secrets.ts';
 
 let t: TestApp;
@@ -16,17 +17,6 @@ before(async () => {
   t = await createTestApp({ NODE_ENV: 'production', TRUST_PROXY: 'loopback' });
 });
 after(() => t.close());
-
-const CSP_DIRECTIVES = [
-  "default-src 'self'",
-  "script-src 'none'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "object-src 'none'",
-  "base-uri 'none'",
-];
 
 /**
  * A browser on HTTPS behind the proxy. supertest's cookie jar will not hand a `Secure` cookie to
@@ -62,7 +52,7 @@ function checkHeaders(label: string, response: Response, { cacheable = false } =
   const headers = response.headers;
   const csp = headers['content-security-policy'];
   assert.ok(csp, `${label}: no CSP`);
-  for (const directive of CSP_DIRECTIVES)
+  for (const directive of REQUIRED_CSP_DIRECTIVES)
     assert.ok(csp.includes(directive), `${label}: CSP lacks ${directive}`);
   assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/, label);
   assert.match(
