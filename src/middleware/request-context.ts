@@ -12,18 +12,26 @@ declare module 'express-serve-static-core' {
 /**
  * Gives every request an id (sent back as X-Request-Id and shown on error pages) and a logger that
  * stamps it on every line, and logs one line per response: method, path (never the query string,
- * which can carry a setup token), status and duration.
+ * which can carry a setup token), status and duration. The per-request child logger is made on
+ * first use: most requests log only their one response line, which needs no child.
  */
 export function requestContext(logger: Logger): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
-    req.id = crypto.randomUUID();
-    req.log = logger.child({ reqId: req.id });
-    res.set('X-Request-Id', req.id);
+    const id = crypto.randomUUID();
+    req.id = id;
+    let child: Logger | undefined;
+    Object.defineProperty(req, 'log', {
+      configurable: true,
+      enumerable: true,
+      get: () => (child ??= logger.child({ reqId: id })),
+    });
+    res.set('X-Request-Id', id);
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      req.log.info(
+      logger.info(
         {
+          reqId: id,
           method: req.method,
           path: req.path,
           status: res.statusCode,
