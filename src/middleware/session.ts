@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import connectPgSimple from 'connect-pg-simple';
 import type { Request, RequestHandler } from 'express';
 import session from 'express-session';
 import pg from 'pg';
@@ -7,6 +6,7 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { Clock } from '../clock.ts';
 import { ANONYMOUS_SESSION_TTL_MS } from '../auth/limits.ts';
+import { createPgSessionStore } from './session-store.ts';
 
 export interface Flash {
   kind: 'success' | 'info' | 'error';
@@ -80,19 +80,7 @@ export function createSessionMiddleware(
   // An idle connection killed by the server must not crash the process; the pool replaces it.
   pool.on('error', (error) => logger.warn({ err: error }, 'session pool connection lost'));
 
-  const PgStore = connectPgSimple(session);
-  const store = new PgStore({
-    pool,
-    tableName: 'sessions',
-    createTableIfMissing: false,
-    // Expiry is moved only when the session is saved (at most once a minute, see below), so a
-    // page view costs no write.
-    disableTouch: true,
-    // Expired sessions are deleted by our own pruning job (auth/retention.ts).
-    pruneSessionInterval: false,
-    errorLog: (...args: unknown[]) =>
-      logger.error({ detail: args.map(String).join(' ') }, 'session store error'),
-  });
+  const store = createPgSessionStore({ pool, tableName: 'sessions', logger });
 
   const middleware = session({
     name: sessionCookieName(config),
