@@ -34,7 +34,12 @@ export interface AuditEvent {
 }
 
 export async function recordAuditEvent(db: Db, event: AuditEvent): Promise<void> {
-  await db('audit_events').insert({
+  await db('audit_events').insert(auditEventRow(event));
+}
+
+/** The audit_events row for an event (for callers that fold the insert into another statement). */
+export function auditEventRow(event: AuditEvent) {
+  return {
     event: event.event,
     user_id: event.userId ?? null,
     actor_id: event.actorId ?? null,
@@ -43,5 +48,5 @@ export async function recordAuditEvent(db: Db, event: AuditEvent): Promise<void>
     user_agent: event.userAgent ? event.userAgent.slice(0, 512) : null,
     details: JSON.stringify(event.details ?? {}),
     ...(event.at ? { created_at: event.at } : {}),
-  });
+  };
 }

@@ -11,14 +11,26 @@ import {
   countUnusedRecoveryCodes,
   parseRecoveryCode,
 } from './recovery-codes.ts';
-import type { RequestOrigin } from './sign-in.ts';
+import {
+  markSignIn,
+  sinceLastSignInColumns,
+  sinceLastSignInFrom,
+  type RequestOrigin,
+  type SinceLastSignIn,
+} from './sign-in.ts';
 import { clockDriftMinutes, matchingStep, parseTotpCode } from './totp.ts';
 import type { User } from './users.ts';
 
 export type SecondFactorMethod = 'totp' | 'recovery_code';
 
 export type SecondFactorResult =
-  | { ok: true; method: SecondFactorMethod; recoveryCodesLeft: number | null }
+  | {
+      ok: true;
+      method: SecondFactorMethod;
+      recoveryCodesLeft: number | null;
+      /** During sign-in: what happened since the last one, for its notices (see sign-in.ts). */
+      sinceLastSignIn?: SinceLastSignIn;
+    }
   | {
       ok: false;
       reason: 'invalid_code' | 'pending_exhausted' | 'locked' | 'unavailable';
@@ -34,7 +46,10 @@ export interface SecondFactorInput {
   code: string;
   /** Which kind the form asked for; "either" accepts both (confirm-it's-you, disabling). */
   accept: SecondFactorMethod | 'either';
-  /** The pending sign-in this attempt belongs to, for its own limit; null outside sign-in. */
+  /**
+   * The pending sign-in this attempt belongs to, for its own limit; null outside sign-in. With it,
+   * a right code also marks the sign-in, in the same transaction (see markSignIn).
+   */
   pendingRef: string | null;
   origin: RequestOrigin;
   now: Date;
@@ -46,40 +61,89 @@ export function totpAssociatedData(userId: string): string {
   return `totp:${userId}`;
 }
 
+/**
+ * The failure that locked the account's second step (the 10th since the last success, within the
+ * window), if any: the lock lifts one window after it.
+ */
+function lockingFailure(db: Db, userId: string, now: Date) {
+  const since = new Date(now.getTime() - ACCOUNT_SECOND_FACTOR_WINDOW_MS);
+  const lastSuccess = db('auth_attempts')
+    .where({ user_id: userId, kind: 'second_factor', succeeded: true })
+    .max('id');
+  return (
+    db('auth_attempts')
+      .select('created_at')
+      .where({ user_id: userId, kind: 'second_factor', succeeded: false })
+      .where('created_at', '>', since)
+      // "Since the last success" by insertion order: timestamps can tie, ids cannot.
+      .where('id', '>', db.raw('coalesce((?), 0)', [lastSuccess]))
+      .orderBy('created_at', 'desc')
+      .offset(ACCOUNT_SECOND_FACTOR_MAX_FAILURES - 1)
+      .limit(1)
+  );
+}
+
+function lockLiftsAt(failedAt: Date | null | undefined): Date | null {
+  return failedAt ? new Date(failedAt.getTime() + ACCOUNT_SECOND_FACTOR_WINDOW_MS) : null;
+}
+
 /** When the per-account lock lifts, or null if the second step is not locked. */
 export async function secondFactorLockedUntil(
   db: Db,
   userId: string,
   now: Date,
 ): Promise<Date | null> {
-  const since = new Date(now.getTime() - ACCOUNT_SECOND_FACTOR_WINDOW_MS);
-  const lastSuccess = db('auth_attempts')
-    .where({ user_id: userId, kind: 'second_factor', succeeded: true })
-    .max('id');
-  const row = await db('auth_attempts')
-    .where({ user_id: userId, kind: 'second_factor', succeeded: false })
-    .where('created_at', '>', since)
-    // "Since the last success" by insertion order: timestamps can tie, ids cannot.
-    .where('id', '>', db.raw('coalesce((?), 0)', [lastSuccess]))
-    .orderBy('created_at', 'desc')
-    .offset(ACCOUNT_SECOND_FACTOR_MAX_FAILURES - 1)
-    .first('created_at');
-  return row ? new Date(row.created_at.getTime() + ACCOUNT_SECOND_FACTOR_WINDOW_MS) : null;
+  const rows = (await lockingFailure(db, userId, now)) as { created_at: Date }[];
+  return lockLiftsAt(rows[0]?.created_at);
 }
 
-async function pendingFailures(db: Db, pendingRef: string): Promise<number> {
-  const row = await db('auth_attempts')
-    .where({ pending_ref: pendingRef, succeeded: false })
-    .count<{ n: string }>('* as n')
-    .first();
-  return Number(row?.n ?? 0);
+interface Limits {
+  pendingFailures: number;
+  lockedUntil: Date | null;
+  /** Read only when asked, during sign-in. */
+  sinceLastSignIn?: SinceLastSignIn;
+}
+
+/**
+ * Both limits in one statement (a sign-in's round trips are part of its cost), plus, during
+ * sign-in, the facts for its notices. Runs under the account's lock, so it sees every earlier
+ * attempt.
+ */
+async function readLimits(
+  trx: Db,
+  input: SecondFactorInput,
+  withNotices: boolean,
+): Promise<Limits> {
+  const { user, pendingRef, now } = input;
+  const query = trx
+    .first({
+      pending_failures: pendingRef
+        ? trx('auth_attempts').where({ pending_ref: pendingRef, succeeded: false }).count('*')
+        : trx.raw('0'),
+      locking_failure: lockingFailure(trx, user.id, now),
+    })
+    .fromRaw('(SELECT 1) AS one');
+  if (withNotices && pendingRef) query.select(sinceLastSignInColumns(trx, user, pendingRef));
+  const row = (await query) as {
+    pending_failures: string | number;
+    locking_failure: Date | null;
+    failed_second_steps?: string | number;
+    reset_by_admin?: boolean;
+  };
+  return {
+    pendingFailures: Number(row.pending_failures),
+    lockedUntil: lockLiftsAt(row.locking_failure),
+    ...(withNotices && pendingRef ? { sinceLastSignIn: sinceLastSignInFrom(row) } : {}),
+  };
 }
 
 /**
  * Checks a second factor for `user`. All attempts on one account are serialised by a
  * transaction-scoped advisory lock, so the limits (5 per pending sign-in, 10 per account in
  * 15 minutes) hold exactly under concurrent requests, and every attempt — refused ones included —
- * is recorded in the same transaction. TOTP and recovery codes share the counters.
+ * is recorded in the same transaction. TOTP and recovery codes share the counters. During
+ * sign-in, a right code also marks the sign-in (last sign-in time, audit event) in the same
+ * transaction, folded into the statements the check makes anyway.
  */
 export async function verifySecondFactor(
   db: Db,
@@ -89,45 +153,53 @@ export async function verifySecondFactor(
   const result = await db.transaction(async (trx) => {
     await trx.raw('SELECT pg_advisory_xact_lock(20261124, hashtext(?))', [user.id]);
 
+    const attempt = (succeeded: boolean, reason: string | null) => ({
+      kind: 'second_factor',
+      user_id: user.id,
+      ip: origin.ip,
+      succeeded,
+      reason,
+      pending_ref: input.pendingRef,
+      created_at: now,
+    });
     const record = async (succeeded: boolean, reason: string | null) => {
-      await trx('auth_attempts').insert({
-        kind: 'second_factor',
-        user_id: user.id,
-        ip: origin.ip,
-        succeeded,
-        reason,
-        pending_ref: input.pendingRef,
-        created_at: now,
-      });
+      await trx('auth_attempts').insert(attempt(succeeded, reason));
     };
 
-    if (
-      input.pendingRef &&
-      (await pendingFailures(trx, input.pendingRef)) >= PENDING_MAX_FAILURES
-    ) {
+    const limits = await readLimits(trx, input, true);
+    if (input.pendingRef && limits.pendingFailures >= PENDING_MAX_FAILURES) {
       await record(false, 'pending_exhausted');
       return { ok: false, reason: 'pending_exhausted' } as const;
     }
-    const lockedUntil = await secondFactorLockedUntil(trx, user.id, now);
-    if (lockedUntil) {
+    if (limits.lockedUntil) {
       await record(false, 'locked');
-      return { ok: false, reason: 'locked', lockedUntil } as const;
+      return { ok: false, reason: 'locked', lockedUntil: limits.lockedUntil } as const;
     }
 
-    const outcome = await checkCode(trx, input);
+    const signingIn = input.pendingRef !== null;
+    const outcome = await checkCode(trx, input, signingIn);
     // Our own fault (a key that cannot decrypt), not the person's: not counted against them.
     if (!outcome.ok && outcome.reason === 'unavailable')
       return { ok: false, reason: 'unavailable' } as const;
+    if (outcome.ok && signingIn) {
+      await markSignIn(trx, user, {
+        now,
+        origin,
+        method: outcome.method,
+        // A TOTP code's UPDATE set the time already; a recovery code's did not.
+        lastSignInSet: outcome.method === 'totp',
+        attempt: attempt(true, null),
+      });
+      return { ...outcome, sinceLastSignIn: limits.sinceLastSignIn };
+    }
     await record(outcome.ok, outcome.ok ? null : outcome.reason);
     if (outcome.ok) return outcome;
 
     // Tell the caller when this failure used up the pending sign-in or locked the account.
-    const nowLocked = await secondFactorLockedUntil(trx, user.id, now);
-    if (nowLocked) return { ok: false, reason: 'locked', lockedUntil: nowLocked } as const;
-    if (
-      input.pendingRef &&
-      (await pendingFailures(trx, input.pendingRef)) >= PENDING_MAX_FAILURES
-    ) {
+    const after = await readLimits(trx, input, false);
+    if (after.lockedUntil)
+      return { ok: false, reason: 'locked', lockedUntil: after.lockedUntil } as const;
+    if (input.pendingRef && after.pendingFailures >= PENDING_MAX_FAILURES) {
       return {
         ok: false,
         reason: 'pending_exhausted',
@@ -153,7 +225,15 @@ type CodeOutcome =
   | { ok: false; reason: 'wrong_code' | 'replayed' | 'malformed'; driftMinutes: number | null }
   | { ok: false; reason: 'unavailable'; driftMinutes: null };
 
-async function checkCode(trx: Db, input: SecondFactorInput): Promise<CodeOutcome> {
+/**
+ * `signingIn`: a right TOTP code also sets the last sign-in time, in the UPDATE that advances
+ * the last used step.
+ */
+async function checkCode(
+  trx: Db,
+  input: SecondFactorInput,
+  signingIn: boolean,
+): Promise<CodeOutcome> {
   const { user } = input;
   const totpCode = input.accept !== 'recovery_code' ? parseTotpCode(input.code) : null;
   if (totpCode) {
@@ -175,7 +255,10 @@ async function checkCode(trx: Db, input: SecondFactorInput): Promise<CodeOutcome
     const advanced = await trx('users')
       .where({ id: user.id })
       .where((q) => q.whereNull('totp_last_used_step').orWhere('totp_last_used_step', '<', step))
-      .update({ totp_last_used_step: step })
+      .update({
+        totp_last_used_step: step,
+        ...(signingIn ? { last_sign_in_at: input.now } : {}),
+      })
       .returning('id');
     if (advanced.length === 0) return { ok: false, reason: 'replayed', driftMinutes: null };
     return { ok: true, method: 'totp', recoveryCodesLeft: null };

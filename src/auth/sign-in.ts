@@ -1,9 +1,9 @@
 import type { Db } from '../db/knex.ts';
 import { recordAttempt } from './attempts.ts';
-import { recordAuditEvent } from './audit.ts';
+import { auditEventRow, recordAuditEvent } from './audit.ts';
 import { verifyAgainstDummy, verifyPassword } from './passwords.ts';
-import { accountKeyOf, passwordThrottle } from './throttle.ts';
-import { findUserByEmail, type User } from './users.ts';
+import { accountKeyOf, passwordThrottleAndUser } from './throttle.ts';
+import type { User } from './users.ts';
 
 export interface RequestOrigin {
   ip: string;
@@ -26,10 +26,14 @@ export async function checkPassword(
   input: { email: string; password: string; bcryptCost: number; now: Date; origin: RequestOrigin },
 ): Promise<PasswordCheck> {
   const accountKey = accountKeyOf(input.email);
-  const verdict = await passwordThrottle(db, { accountKey, ip: input.origin.ip, now: input.now });
+  const { verdict, user } = await passwordThrottleAndUser(db, {
+    accountKey,
+    ip: input.origin.ip,
+    now: input.now,
+    email: input.email,
+  });
   if (!verdict.allowed) return { ok: false, reason: 'throttled', retryAt: verdict.retryAt };
 
-  const user = await findUserByEmail(db, input.email);
   const passwordOk = user
     ? await verifyPassword(input.password, user.passwordHash)
     : await verifyAgainstDummy(input.password, input.bcryptCost);
@@ -59,50 +63,101 @@ export async function checkPassword(
   return { ok: true, user };
 }
 
+/** What happened to an account since its last sign-in that the person should be told about. */
+export interface SinceLastSignIn {
+  /** Second steps failed after a right password, in other sign-ins than this one (ASVS 6.3.5). */
+  failedSecondSteps: number;
+  resetByAdmin: boolean;
+}
+
 /**
- * Marks a completed sign-in (all factors done) and returns what the person should be told: that
- * someone entered their password but failed the second step since their last visit (ASVS 6.3.5),
- * or that an administrator reset their 2FA.
+ * The two facts as select columns, so the caller can read them in a statement it runs anyway
+ * (a sign-in's database round trips are part of its cost). `pendingRef`: this sign-in's own.
  */
-export async function completeSignIn(
+export function sinceLastSignInColumns(db: Db, user: User, pendingRef: string) {
+  const since = user.lastSignInAt ?? user.createdAt;
+  return [
+    db.raw(
+      `(SELECT count(*) FROM auth_attempts
+         WHERE user_id = ? AND kind = 'second_factor' AND succeeded = false
+           AND created_at > ? AND pending_ref IS NOT NULL AND pending_ref <> ?) AS failed_second_steps`,
+      [user.id, since, pendingRef],
+    ),
+    db.raw(
+      `EXISTS (SELECT 1 FROM audit_events
+         WHERE user_id = ? AND event = 'two_factor_reset_by_admin' AND created_at > ?) AS reset_by_admin`,
+      [user.id, since],
+    ),
+  ];
+}
+
+export function sinceLastSignInFrom(row: {
+  failed_second_steps?: string | number;
+  reset_by_admin?: boolean;
+}): SinceLastSignIn {
+  return {
+    failedSecondSteps: Number(row.failed_second_steps ?? 0),
+    resetByAdmin: Boolean(row.reset_by_admin),
+  };
+}
+
+/**
+ * Records a completed sign-in: the last sign-in time (unless the caller's own UPDATE set it) and
+ * the audit event, with the caller's attempt row (if any) in the same INSERT statement.
+ */
+export async function markSignIn(
   db: Db,
   user: User,
   input: {
     now: Date;
     origin: RequestOrigin;
     method: 'password' | 'totp' | 'recovery_code';
-    pendingRef?: string;
+    lastSignInSet: boolean;
+    attempt?: Record<string, unknown>;
   },
-): Promise<string[]> {
-  const since = user.lastSignInAt ?? user.createdAt;
-  // Both notices in one statement: a sign-in's database round trips are part of its cost.
-  const { rows } = await db.raw<{ rows: { failed: string; reset: boolean }[] }>(
-    `SELECT
-       (SELECT count(*) FROM auth_attempts
-         WHERE user_id = :userId AND kind = 'second_factor' AND succeeded = false
-           AND created_at > :since AND pending_ref IS NOT NULL AND pending_ref <> :pendingRef) AS failed,
-       EXISTS (SELECT 1 FROM audit_events
-         WHERE user_id = :userId AND event = 'two_factor_reset_by_admin' AND created_at > :since) AS reset`,
-    { userId: user.id, since, pendingRef: input.pendingRef ?? '' },
+): Promise<void> {
+  if (!input.lastSignInSet)
+    await db('users').where({ id: user.id }).update({ last_sign_in_at: input.now });
+  const event = db('audit_events').insert(
+    auditEventRow({
+      event: 'sign_in',
+      userId: user.id,
+      ip: input.origin.ip,
+      userAgent: input.origin.userAgent,
+      details: { method: input.method },
+      at: input.now,
+    }),
   );
-  const { failed, reset } = rows[0]!;
-  await db('users').where({ id: user.id }).update({ last_sign_in_at: input.now });
-  await recordAuditEvent(db, {
-    event: 'sign_in',
-    userId: user.id,
-    ip: input.origin.ip,
-    userAgent: input.origin.userAgent,
-    details: { method: input.method },
-    at: input.now,
-  });
+  if (input.attempt)
+    await db.raw('WITH attempt AS (?) ?', [db('auth_attempts').insert(input.attempt), event]);
+  else await event;
+}
+
+/**
+ * A sign-in with the password alone (no 2FA): marks it and returns the notices. (With 2FA,
+ * verifySecondFactor marks the sign-in and reads the facts in its own transaction.)
+ */
+export async function completePasswordSignIn(db: Db, user: User, now: Date, origin: RequestOrigin) {
+  const row = (await db
+    .first(sinceLastSignInColumns(db, user, ''))
+    .fromRaw('(SELECT 1) AS one')) as Parameters<typeof sinceLastSignInFrom>[0];
+  await markSignIn(db, user, { now, origin, method: 'password', lastSignInSet: false });
+  return signInNotices(sinceLastSignInFrom(row));
+}
+
+/**
+ * What the person is told when a sign-in completes: that someone entered their password but failed
+ * the second step since their last visit (ASVS 6.3.5), or that an administrator reset their 2FA.
+ */
+export function signInNotices({ failedSecondSteps, resetByAdmin }: SinceLastSignIn): string[] {
   const notices: string[] = [];
-  const failures = Number(failed);
+  const failures = failedSecondSteps;
   if (failures > 0) {
     notices.push(
       `Since your last visit, someone entered your password correctly but failed the second step ${failures === 1 ? 'once' : `${failures} times`}. If that was not you, change your password now.`,
     );
   }
-  if (reset)
+  if (resetByAdmin)
     notices.push(
       'An administrator reset your two-factor authentication. Turn it on again in your settings.',
     );

@@ -1,4 +1,5 @@
 import type { Db } from '../db/knex.ts';
+import { toUser, type User, type UserRow } from './users.ts';
 
 /**
  * Limits on the password step (README, "Security model"). Every password attempt is a row in
@@ -39,15 +40,49 @@ interface Counts {
   account_last: Date | null;
 }
 
+interface ThrottleInput {
+  accountKey: string;
+  ip: string;
+  now: Date;
+}
+
 /** Whether a password attempt for `accountKey` from `ip` may be checked now (one statement). */
-export async function passwordThrottle(
+export async function passwordThrottle(db: Db, input: ThrottleInput): Promise<ThrottleVerdict> {
+  const { rows } = await db.raw<{ rows: Counts[] }>(`SELECT ${COUNTS}`, countBindings(input));
+  return verdictOf(rows[0]!, input.now);
+}
+
+/**
+ * The sign-in's first read: the throttle's counts and the user with that email, in one statement.
+ * The user row is read even when the attempt is refused; it never leaves this function then.
+ */
+export async function passwordThrottleAndUser(
   db: Db,
-  input: { accountKey: string; ip: string; now: Date },
-): Promise<ThrottleVerdict> {
+  input: ThrottleInput & { email: string },
+): Promise<{ verdict: ThrottleVerdict; user: User | null }> {
+  const { rows } = await db.raw<{ rows: (Counts & Partial<UserRow>)[] }>(
+    `SELECT ${COUNTS}, users.*
+     FROM (SELECT 1) AS one LEFT JOIN users ON lower(users.email) = lower(:email)`,
+    { ...countBindings(input), email: input.email },
+  );
+  const row = rows[0]!;
+  const verdict = verdictOf(row, input.now);
+  return { verdict, user: verdict.allowed && row.id ? toUser(row as UserRow) : null };
+}
+
+function countBindings(input: ThrottleInput) {
   const L = PASSWORD_LIMITS;
   const now = input.now.getTime();
-  const { rows } = await db.raw<{ rows: Counts[] }>(
-    `SELECT
+  return {
+    ip: input.ip,
+    key: input.accountKey,
+    ipSince: new Date(now - L.ipWindowMs),
+    pairSince: new Date(now - L.accountIpWindowMs),
+    knownSince: new Date(now - L.knownIpMs),
+  };
+}
+
+const COUNTS = `
        (SELECT count(*) FROM auth_attempts
          WHERE kind = 'password' AND ip = :ip AND NOT succeeded AND created_at > :ipSince) AS ip_failures,
        (SELECT count(*) FROM auth_attempts
@@ -62,16 +97,11 @@ export async function passwordThrottle(
            AND id > coalesce((SELECT max(id) FROM auth_attempts
                               WHERE kind = 'password' AND account_key = :key AND succeeded), 0)) AS account_failures,
        (SELECT max(created_at) FROM auth_attempts
-         WHERE kind = 'password' AND account_key = :key AND NOT succeeded) AS account_last`,
-    {
-      ip: input.ip,
-      key: input.accountKey,
-      ipSince: new Date(now - L.ipWindowMs),
-      pairSince: new Date(now - L.accountIpWindowMs),
-      knownSince: new Date(now - L.knownIpMs),
-    },
-  );
-  const counts = rows[0]!;
+         WHERE kind = 'password' AND account_key = :key AND NOT succeeded) AS account_last`;
+
+function verdictOf(counts: Counts, at: Date): ThrottleVerdict {
+  const L = PASSWORD_LIMITS;
+  const now = at.getTime();
 
   const pairFailures = Number(counts.pair_failures);
   if (pairFailures >= L.accountIpFailures && counts.pair_last) {

@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { AppDeps } from '../app.ts';
 import { recordAuditEvent } from '../auth/audit.ts';
-import { checkPassword, completeSignIn, type RequestOrigin } from '../auth/sign-in.ts';
+import { checkPassword, completePasswordSignIn, type RequestOrigin } from '../auth/sign-in.ts';
 import { requireAuth } from '../middleware/auth.ts';
 import {
   destroySession,
@@ -82,7 +82,7 @@ export function authRoutes({ db, config, clock }: AppDeps): Router {
       return res.redirect(303, '/login/2fa');
     }
     await startSignedInSession(req, result.user, now.getTime());
-    const notices = await completeSignIn(db, result.user, { now, origin, method: 'password' });
+    const notices = await completePasswordSignIn(db, result.user, now, origin);
     if (notices.length) setFlash(req, 'error', notices.join(' '));
     req.log.info({ event: 'sign_in', userId: result.user.id }, 'signed in');
     res.redirect(303, next);

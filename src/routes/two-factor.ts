@@ -7,7 +7,7 @@ import {
   type SecondFactorResult,
 } from '../auth/second-factor.ts';
 import type { ReauthenticationResult } from '../auth/reauthentication.ts';
-import { completeSignIn } from '../auth/sign-in.ts';
+import { signInNotices } from '../auth/sign-in.ts';
 import { findUserById, type User } from '../auth/users.ts';
 import { HttpError } from '../middleware/errors.ts';
 import { regenerateSession, setFlash, startSignedInSession } from '../middleware/session.ts';
@@ -141,13 +141,9 @@ export function twoFactorRoutes({ db, config, clock }: AppDeps): Router {
       });
 
       if (result.ok) {
+        // verifySecondFactor has marked the sign-in (time, audit event) with the code's check.
         await startSignedInSession(req, user, now.getTime());
-        const notices = await completeSignIn(db, user, {
-          now,
-          origin,
-          method: result.method,
-          pendingRef: pending.ref,
-        });
+        const notices = result.sinceLastSignIn ? signInNotices(result.sinceLastSignIn) : [];
         if (notices.length) setFlash(req, 'error', notices.join(' '));
         req.log.info({ event: 'sign_in', userId: user.id, method: result.method }, 'signed in');
         if (result.method === 'recovery_code') {
