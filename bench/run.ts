@@ -10,7 +10,8 @@ import path from 'node:path';
 import { keyRingOf, loadConfig } from '../src/config.ts';
 import { ROOT } from '../src/paths.ts';
 import { Browser } from './client.ts';
-import { currentCode, type BenchContext } from './context.ts';
+import { signInAdmin } from './admin.ts';
+import type { BenchContext } from './context.ts';
 import { machineInfo } from './machine.ts';
 import { parseOptions } from './options.ts';
 import { runPhase, type PhaseResult } from './phase.ts';
@@ -29,22 +30,12 @@ import { attackIsolation } from './scenarios/attack.ts';
 import { databaseWork } from './scenarios/database-work.ts';
 import { memory } from './scenarios/memory.ts';
 import { recoveryCodes } from './scenarios/recovery.ts';
-import { ADMIN_EMAIL, PASSWORD, seedMaterial, seedUsers, UserPool } from './seed.ts';
+import { seedMaterial, seedUsers, UserPool } from './seed.ts';
 import { build, startStack, type Stack } from './stack.ts';
 
 const started = Date.now();
 const say = (line: string) =>
   process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
-
-async function signInAdmin(ctx: Pick<BenchContext, 'stack' | 'material'>): Promise<Browser> {
-  const admin = new Browser(ctx.stack.url, '203.0.113.2');
-  const first = await admin.submit('/login', { email: ADMIN_EMAIL, password: PASSWORD });
-  if (first.location !== '/login/2fa') throw new Error(`admin password step: ${first.status}`);
-  const code = await currentCode(ctx.material.totpSecret);
-  const done = await admin.submit('/login/2fa', { code });
-  if (done.location !== '/') throw new Error(`admin code step: ${done.status}`);
-  return admin;
-}
 
 async function seed(ctx: BenchContext, from: number, to: number) {
   const t = Date.now();
@@ -95,6 +86,11 @@ async function main() {
     const recovery = await recoveryCodes(ctx);
     say('6 attack isolation');
     const attack = await attackIsolation(ctx);
+    // 8 and 9 run at the main user count, like 1-6; only scenario 7 grows the table.
+    say(`8 memory (${options.bulkRequests} mixed requests)`);
+    const mem = await memory(ctx);
+    say(`9 anonymous sessions (${options.bulkRequests} page views)`);
+    const anonymous = await anonymousSessions(ctx);
 
     if (options.scaleUsers) {
       seedSeconds[options.scaleUsers] = await seed(ctx, options.users + 1, options.scaleUsers);
@@ -102,10 +98,6 @@ async function main() {
       ctx.pool = new UserPool(options.users + 1, options.scaleUsers);
       phases.push(await runPhase(ctx, say));
     }
-    say(`8 memory (${options.bulkRequests} mixed requests)`);
-    const mem = await memory(ctx);
-    say(`9 anonymous sessions (${options.bulkRequests} page views)`);
-    const anonymous = await anonymousSessions(ctx);
 
     const rows: Row[] = [
       ...phases.flatMap(phaseRows),

@@ -102,7 +102,7 @@ async function throwawayDatabase(url: string): Promise<{ url: string; drop(): Pr
  * that requests sent as if through a TLS proxy (X-Forwarded-Proto: https) get the Secure
  * `__Host-` cookie exactly as in production.
  */
-export async function startStack(): Promise<Stack> {
+export async function startStack(nodeArgs: string[] = []): Promise<Stack> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'keygate-bench-'));
   // The embedded PostgreSQL runs as the postgres user when we are root: it must traverse this.
   fs.chmodSync(tmp, 0o711);
@@ -122,7 +122,7 @@ export async function startStack(): Promise<Stack> {
     LOG_LEVEL: 'info',
   };
   const { child, match } = await spawnUntil(
-    ['dist/src/server.js'],
+    [...nodeArgs, 'dist/src/server.js'],
     env,
     /Keygate is running: (http:\/\/\S+)\/login/,
     path.join(tmp, 'server.log'),
