@@ -8,6 +8,9 @@ export type { Logger };
  * defence for anything that slips into an error object.
  */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
+  // Standard output, written asynchronously: lines that come while a write is under way go out
+  // together in the next one, not one system call per line. pino flushes what is left on exit.
+  destination ??= pino.destination({ dest: 1, sync: false });
   return pino(
     {
       level,

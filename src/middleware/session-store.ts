@@ -7,7 +7,9 @@ import type { Logger } from '../logger.ts';
 type Done = (error?: unknown) => void;
 
 /**
- * connect-pg-simple with one change: rotating a session id costs one statement, not two.
+ * connect-pg-simple with two changes. Loading and saving use named (prepared) statements, so
+ * PostgreSQL parses and plans them once per connection instead of on every page view. And rotating
+ * a session id costs one statement, not two.
  *
  * express-session's regenerate deletes the old row at once and inserts the new one when the session
  * is saved, two round trips on every sign-in step. Here the old row's DELETE goes in the same
@@ -48,21 +50,46 @@ export function createPgSessionStore(options: {
       done();
     }
 
+    override get(
+      sid: string,
+      done: (error: unknown, data?: session.SessionData | null) => void,
+    ): void {
+      options.pool
+        .query<{ sess: session.SessionData }>({
+          name: 'keygate_session_load',
+          text: `SELECT sess FROM ${table} WHERE sid = $1 AND expire >= to_timestamp($2)`,
+          values: [sid, Math.ceil(Date.now() / 1000)],
+        })
+        .then((result) => done(null, result.rows[0]?.sess ?? null), done);
+    }
+
     override set(sid: string, data: session.SessionData, done?: Done): void {
-      const retired = this.#retiring.get(sid);
-      if (!retired) return super.set(sid, data, done);
-      this.#retiring.delete(sid);
       // As connect-pg-simple computes it: the cookie's expiry (else a day), in seconds.
       const expiresAt = data.cookie?.expires
         ? new Date(data.cookie.expires)
         : new Date(Date.now() + 86_400_000);
+      const expires = Math.ceil(expiresAt.getTime() / 1000);
+      const retired = this.#retiring.get(sid);
+      if (!retired) {
+        options.pool
+          .query({
+            name: 'keygate_session_save',
+            text: `INSERT INTO ${table} (sess, expire, sid) SELECT $1, to_timestamp($2), $3
+                   ON CONFLICT (sid) DO UPDATE SET sess = $1, expire = to_timestamp($2)`,
+            values: [data, expires, sid],
+          })
+          .then(() => done?.(), done ?? (() => undefined));
+        return;
+      }
+      this.#retiring.delete(sid);
       options.pool
-        .query(
-          `WITH retired AS (DELETE FROM ${table} WHERE sid = ANY($4))
-           INSERT INTO ${table} (sess, expire, sid) SELECT $1, to_timestamp($2), $3
-           ON CONFLICT (sid) DO UPDATE SET sess = $1, expire = to_timestamp($2)`,
-          [data, Math.ceil(expiresAt.getTime() / 1000), sid, retired],
-        )
+        .query({
+          name: 'keygate_session_rotate',
+          text: `WITH retired AS (DELETE FROM ${table} WHERE sid = ANY($4))
+                 INSERT INTO ${table} (sess, expire, sid) SELECT $1, to_timestamp($2), $3
+                 ON CONFLICT (sid) DO UPDATE SET sess = $1, expire = to_timestamp($2)`,
+          values: [data, expires, sid, retired],
+        })
         .then(
           () => done?.(),
           (error: unknown) => {
