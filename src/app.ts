@@ -4,12 +4,14 @@ import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db/knex.ts';
 import type { Logger } from './logger.ts';
+import { THROTTLED_RESPONSE_DELAY_MS } from './auth/limits.ts';
 import { loadCurrentUser } from './middleware/auth.ts';
 import { csrfProtection, exposeCsrfToken, rejectCrossSite } from './middleware/csrf.ts';
 import { errorHandler, notFound } from './middleware/errors.ts';
 import { enforceAccountRequirements } from './middleware/policy.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { noStore, securityHeaders } from './middleware/security-headers.ts';
+import { holdThrottledResponses } from './middleware/throttled.ts';
 import {
   commitSessionBeforeResponse,
   enforceSessionTimeouts,
@@ -63,6 +65,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(requestContext(logger));
   app.use(securityHeaders(config.isProduction));
+  app.use(holdThrottledResponses(THROTTLED_RESPONSE_DELAY_MS));
   app.use(
     '/public',
     express.static(PUBLIC_DIR, { index: false, maxAge: config.isProduction ? '1h' : 0 }),

@@ -3,6 +3,8 @@
  * windows and timeouts people may want to tune are in config.ts; these counts are fixed.
  */
 
+/** How long a "too many attempts" page (429) is held back (see middleware/throttled.ts). */
+export const THROTTLED_RESPONSE_DELAY_MS = 1000;
 /** Wrong codes that end one pending sign-in (back to the password step). */
 export const PENDING_MAX_FAILURES = 5;
 /** Failed second-factor attempts per account within the window that lock the second step. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
+import { THROTTLED_RESPONSE_DELAY_MS } from '../../src/auth/limits.ts';
 import { PASSWORD_LIMITS } from '../../src/auth/throttle.ts';
 import { createBrowser, csrfTokenIn } from '../helpers/agent.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
@@ -187,7 +188,7 @@ describe('password throttling with no proxy trusted (the default)', () => {
     assert.equal(retry.status, 303, 'after 2 minutes the right password works');
   });
 
-  it('#7 when attempts are throttled, then no bcrypt runs: they answer far faster than one bcrypt at cost 12', async () => {
+  it('#7 when attempts are throttled, then no bcrypt runs: beyond their hold they answer far faster than one bcrypt at cost 12', async () => {
     const user = await makeUser(t.db);
     for (let i = 0; i < 10; i++) await attempt(t, user.email, 'wrong password here');
     const started = Date.now();
@@ -195,14 +196,28 @@ describe('password throttling with no proxy trusted (the default)', () => {
     const oneBcrypt = Date.now() - started;
     assert.equal(checked.status, 401);
     const throttledStart = Date.now();
-    const results = await many(20, 1, () => attempt(t, user.email, 'wrong password here'));
-    const perThrottled = (Date.now() - throttledStart) / 20;
+    const results = await many(5, 1, () => attempt(t, user.email, 'wrong password here'));
+    const perThrottled = (Date.now() - throttledStart) / 5 - THROTTLED_RESPONSE_DELAY_MS;
     assert.ok(results.every((r) => r.status === 429));
     assert.ok(
       perThrottled < oneBcrypt / 2,
-      `throttled ${perThrottled.toFixed(1)} ms each vs ${oneBcrypt} ms for a checked one`,
+      `throttled ${perThrottled.toFixed(1)} ms each (besides the hold) vs ${oneBcrypt} ms for a checked one`,
     );
     assert.equal(await failuresFor(t, user.email), 10, 'the throttled ones were never verified');
+  });
+
+  it('when attempts are throttled, then each 429 is held back, so a script that waits for answers gets one per second per connection', async () => {
+    const user = await makeUser(t.db);
+    for (let i = 0; i < 10; i++) await attempt(t, user.email, 'wrong password here');
+    const started = Date.now();
+    const checked = await attempt(t, uniqueEmail('not-held'), 'wrong password here');
+    assert.equal(checked.status, 401);
+    assert.ok(Date.now() - started < THROTTLED_RESPONSE_DELAY_MS, 'a checked attempt is not held');
+    const heldStart = Date.now();
+    const held = await many(3, 1, () => attempt(t, user.email, 'wrong password here'));
+    assert.ok(held.every((r) => r.status === 429));
+    const each = (Date.now() - heldStart) / 3;
+    assert.ok(each >= THROTTLED_RESPONSE_DELAY_MS - 5, `a 429 took ${each.toFixed(0)} ms`);
   });
 
   it('#1 when an unknown email is tried as often, then it is throttled just like a real account', async () => {
