@@ -19,7 +19,7 @@ import {
   type SinceLastSignIn,
 } from './sign-in.ts';
 import { clockDriftMinutes, matchingStep, parseTotpCode } from './totp.ts';
-import type { User } from './users.ts';
+import { toUser, type User, type UserRow } from './users.ts';
 
 export type SecondFactorMethod = 'totp' | 'recovery_code';
 
@@ -28,12 +28,15 @@ export type SecondFactorResult =
       ok: true;
       method: SecondFactorMethod;
       recoveryCodesLeft: number | null;
+      /** The account as read under the lock. */
+      user: User;
       /** During sign-in: what happened since the last one, for its notices (see sign-in.ts). */
       sinceLastSignIn?: SinceLastSignIn;
     }
   | {
       ok: false;
-      reason: 'invalid_code' | 'pending_exhausted' | 'locked' | 'unavailable';
+      /** not_enrolled: under the lock, the account turned out inactive, gone, or without 2FA. */
+      reason: 'invalid_code' | 'pending_exhausted' | 'locked' | 'unavailable' | 'not_enrolled';
       /** Minutes the device clock seems off by, when a TOTP code matched a nearby step. */
       driftMinutes?: number | null;
       /** When the per-account lock lifts (reason "locked"). */
@@ -41,7 +44,8 @@ export type SecondFactorResult =
     };
 
 export interface SecondFactorInput {
-  user: User;
+  /** The account; its row is read again under the lock, and that fresh row is what counts. */
+  user: Pick<User, 'id'>;
   /** As typed. */
   code: string;
   /** Which kind the form asked for; "either" accepts both (confirm-it's-you, disabling). */
@@ -109,11 +113,10 @@ interface Limits {
  * sign-in, the facts for its notices. Runs under the account's lock, so it sees every earlier
  * attempt.
  */
-async function readLimits(
-  trx: Db,
-  input: SecondFactorInput,
-  withNotices: boolean,
-): Promise<Limits> {
+/** The input with the account's row as read under the lock. */
+type Checked = SecondFactorInput & { user: User };
+
+async function readLimits(trx: Db, input: Checked, withNotices: boolean): Promise<Limits> {
   const { user, pendingRef, now } = input;
   const query = trx
     .first({
@@ -138,8 +141,8 @@ async function readLimits(
 }
 
 /**
- * Checks a second factor for `user`. All attempts on one account are serialised by a
- * transaction-scoped advisory lock, so the limits (5 per pending sign-in, 10 per account in
+ * Checks a second factor for `user`. All attempts on one account are serialised by locking its
+ * row (SELECT … FOR UPDATE, which also reads it fresh), so the limits (5 per pending sign-in, 10 per account in
  * 15 minutes) hold exactly under concurrent requests, and every attempt — refused ones included —
  * is recorded in the same transaction. TOTP and recovery codes share the counters. During
  * sign-in, a right code also marks the sign-in (last sign-in time, audit event) in the same
@@ -149,9 +152,13 @@ export async function verifySecondFactor(
   db: Db,
   input: SecondFactorInput,
 ): Promise<SecondFactorResult> {
-  const { user, now, origin } = input;
+  const { now, origin } = input;
   const result = await db.transaction(async (trx) => {
-    await trx.raw('SELECT pg_advisory_xact_lock(20261124, hashtext(?))', [user.id]);
+    const row = await trx<UserRow>('users').where({ id: input.user.id }).forUpdate().first();
+    const user = row ? toUser(row) : null;
+    if (!user || !user.isActive || !user.totpEnabledAt)
+      return { ok: false, reason: 'not_enrolled' } as const;
+    const checked: Checked = { ...input, user };
 
     const attempt = (succeeded: boolean, reason: string | null) => ({
       kind: 'second_factor',
@@ -166,7 +173,7 @@ export async function verifySecondFactor(
       await trx('auth_attempts').insert(attempt(succeeded, reason));
     };
 
-    const limits = await readLimits(trx, input, true);
+    const limits = await readLimits(trx, checked, true);
     if (input.pendingRef && limits.pendingFailures >= PENDING_MAX_FAILURES) {
       await record(false, 'pending_exhausted');
       return { ok: false, reason: 'pending_exhausted' } as const;
@@ -177,7 +184,7 @@ export async function verifySecondFactor(
     }
 
     const signingIn = input.pendingRef !== null;
-    const outcome = await checkCode(trx, input, signingIn);
+    const outcome = await checkCode(trx, checked, signingIn);
     // Our own fault (a key that cannot decrypt), not the person's: not counted against them.
     if (!outcome.ok && outcome.reason === 'unavailable')
       return { ok: false, reason: 'unavailable' } as const;
@@ -190,13 +197,13 @@ export async function verifySecondFactor(
         lastSignInSet: outcome.method === 'totp',
         attempt: attempt(true, null),
       });
-      return { ...outcome, sinceLastSignIn: limits.sinceLastSignIn };
+      return { ...outcome, user, sinceLastSignIn: limits.sinceLastSignIn };
     }
     await record(outcome.ok, outcome.ok ? null : outcome.reason);
-    if (outcome.ok) return outcome;
+    if (outcome.ok) return { ...outcome, user };
 
     // Tell the caller when this failure used up the pending sign-in or locked the account.
-    const after = await readLimits(trx, input, false);
+    const after = await readLimits(trx, checked, false);
     if (after.lockedUntil)
       return { ok: false, reason: 'locked', lockedUntil: after.lockedUntil } as const;
     if (input.pendingRef && after.pendingFailures >= PENDING_MAX_FAILURES) {
@@ -214,7 +221,9 @@ export async function verifySecondFactor(
     return {
       ...result,
       recoveryCodesLeft:
-        result.method === 'recovery_code' ? await countUnusedRecoveryCodes(db, user.id) : null,
+        result.method === 'recovery_code'
+          ? await countUnusedRecoveryCodes(db, input.user.id)
+          : null,
     };
   }
   return result;
@@ -229,11 +238,7 @@ type CodeOutcome =
  * `signingIn`: a right TOTP code also sets the last sign-in time, in the UPDATE that advances
  * the last used step.
  */
-async function checkCode(
-  trx: Db,
-  input: SecondFactorInput,
-  signingIn: boolean,
-): Promise<CodeOutcome> {
+async function checkCode(trx: Db, input: Checked, signingIn: boolean): Promise<CodeOutcome> {
   const { user } = input;
   const totpCode = input.accept !== 'recovery_code' ? parseTotpCode(input.code) : null;
   if (totpCode) {
@@ -291,7 +296,7 @@ async function auditOutcome(
       await recordAuditEvent(db, { ...base, event: 'recovery_code_used' });
     return;
   }
-  if (failure.reason === 'unavailable') return;
+  if (failure.reason === 'unavailable' || failure.reason === 'not_enrolled') return;
   await recordAuditEvent(db, {
     ...base,
     event: failure.reason === 'locked' ? 'second_factor_locked' : 'second_factor_failed',

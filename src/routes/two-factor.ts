@@ -19,7 +19,7 @@ type Mode = 'totp' | 'recovery_code';
 
 declare module 'express-serve-static-core' {
   interface Request {
-    /** The user of the pending sign-in (second step routes only). */
+    /** The user of the pending sign-in (second step pages only, not their POSTs). */
     pendingUser?: User;
   }
 }
@@ -75,7 +75,23 @@ export function reauthenticationFailure(result: Exclude<ReauthenticationResult, 
 export function twoFactorRoutes({ db, config, clock }: AppDeps): Router {
   const router = Router();
 
-  /** The pending sign-in, if it is still valid; otherwise back to the password step. */
+  /** Ends a pending sign-in that can no longer complete, and sends the person back to the start. */
+  const cancelPending = async (req: Request, res: Response, expired: boolean) => {
+    await regenerateSession(req);
+    setFlash(
+      req,
+      'info',
+      expired
+        ? 'That took too long, so the sign-in was cancelled. Please sign in again.'
+        : 'Please sign in again.',
+    );
+    res.redirect(303, '/login');
+  };
+
+  /**
+   * The pending sign-in, if it is still valid; otherwise back to the password step. A page view
+   * loads the account here; a code's check reads it itself, under its lock (one read, not two).
+   */
   const loadPending: RequestHandler = async (req, res, next) => {
     if (req.user) return res.redirect(303, '/');
     const pending = req.session.pending;
@@ -83,19 +99,11 @@ export function twoFactorRoutes({ db, config, clock }: AppDeps): Router {
       setFlash(req, 'info', 'Sign in with your email address and password first.');
       return res.redirect(303, '/login');
     }
+    if (clock.now() - pending.startedAt > config.pendingSignInTimeoutMs)
+      return cancelPending(req, res, true);
+    if (req.method === 'POST') return next();
     const user = await findUserById(db, pending.userId);
-    const expired = clock.now() - pending.startedAt > config.pendingSignInTimeoutMs;
-    if (expired || !user || !user.isActive || !user.totpEnabledAt) {
-      await regenerateSession(req);
-      setFlash(
-        req,
-        'info',
-        expired
-          ? 'That took too long, so the sign-in was cancelled. Please sign in again.'
-          : 'Please sign in again.',
-      );
-      return res.redirect(303, '/login');
-    }
+    if (!user || !user.isActive || !user.totpEnabledAt) return cancelPending(req, res, false);
     req.pendingUser = user;
     next();
   };
@@ -125,12 +133,11 @@ export function twoFactorRoutes({ db, config, clock }: AppDeps): Router {
     async (req, res) => {
       const form = parseForm(codeForm, req.body);
       if (!form.ok) return render(req, res, mode, 400, form.errors);
-      const user = req.pendingUser!;
       const pending = req.session.pending!;
       const now = new Date(clock.now());
       const origin = originOf(req);
       const result = await verifySecondFactor(db, {
-        user,
+        user: { id: pending.userId },
         code: form.data.code,
         accept: mode,
         pendingRef: pending.ref,
@@ -141,6 +148,7 @@ export function twoFactorRoutes({ db, config, clock }: AppDeps): Router {
       });
 
       if (result.ok) {
+        const { user } = result;
         // verifySecondFactor has marked the sign-in (time, audit event) with the code's check.
         await startSignedInSession(req, user, now.getTime());
         const notices = result.sinceLastSignIn ? signInNotices(result.sinceLastSignIn) : [];
@@ -154,13 +162,14 @@ export function twoFactorRoutes({ db, config, clock }: AppDeps): Router {
         }
         return res.redirect(303, pending.next);
       }
+      if (result.reason === 'not_enrolled') return cancelPending(req, res, false);
       req.log.info(
-        { event: 'second_factor_failed', userId: user.id, reason: result.reason },
+        { event: 'second_factor_failed', userId: pending.userId, reason: result.reason },
         'second factor refused',
       );
       if (result.reason === 'unavailable') {
         req.log.error(
-          { userId: user.id },
+          { userId: pending.userId },
           'TOTP secret could not be decrypted: check TOTP_ENCRYPTION_KEY and TOTP_ENCRYPTION_OLD_KEYS',
         );
         throw twoFactorUnavailable();

@@ -103,6 +103,27 @@ describe('sign-in with a TOTP code', () => {
     assert.equal((await browser.get('/')).status, 303);
   });
 
+  for (const [change, apply] of [
+    ['deactivated', { is_active: false }],
+    ['has its 2FA turned off', { totp_secret_encrypted: null, totp_enabled_at: null }],
+  ] as const) {
+    it(`#11 when the account ${change} while its sign-in waits for the code, then the right code is refused and the person starts over`, async () => {
+      const { user, secret } = await makeUserWithTwoFactor(t);
+      const browser = await startSignIn(t, user.email, user.password);
+      const page = await browser.get('/login/2fa');
+      await t.db('users').where({ id: user.id }).update(apply);
+      const response = await browser.post('/login/2fa', {
+        code: await codeAt(t, secret),
+        _csrf: csrfTokenIn(page.text),
+      });
+      assert.equal(response.status, 303);
+      assert.equal(response.headers.location, '/login');
+      assert.match((await browser.get('/login')).text, /Please sign in again/);
+      assert.equal((await browser.get('/')).status, 303, 'not signed in');
+      assert.equal(await failures(user.id), 0, 'no code was checked');
+    });
+  }
+
   it('#12 when the old pending cookie is replayed after success with a new code, then it is refused', async () => {
     const { user, secret } = await makeUserWithTwoFactor(t);
     const browser = await startSignIn(t, user.email, user.password);
