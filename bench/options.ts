@@ -35,7 +35,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     scaleUsers: quick ? 3000 : 1_000_000,
     quick,
     seconds: quick ? 1 : 8,
-    bulkRequests: quick ? 2000 : 100_000,
+    bulkRequests: quick ? 1000 : 100_000,
     connections: 16,
   };
   for (let i = 0; i < argv.length; i++) {

@@ -5,6 +5,7 @@ import { emailOf, PASSWORD } from '../seed.ts';
 export interface StepWork {
   statements: number;
   writes: number;
+  /** Rows the write statements report (a CTE's inner INSERT or DELETE is not among them). */
   rowsWritten: number;
 }
 
@@ -17,6 +18,12 @@ export interface DatabaseWorkResult {
   perRequest: Record<string, StepWork>;
   /** The statements of one sign-in, by text, for the report. */
   statements: { query: string; calls: number }[];
+  /**
+   * Rows inserted, updated and deleted per sign-in (both POSTs), from the table statistics:
+   * every row, those of a statement's CTEs included. The statistics cover the whole flow; the
+   * rows of the two GETs (single-row statements, counted exactly above) are taken off.
+   */
+  tableRowsPerSignIn: number;
 }
 
 const WRITE = /^\s*(with\b[\s\S]*\b)?(insert|update|delete)\b/i;
@@ -35,6 +42,18 @@ async function counters(ctx: BenchContext) {
        AND query NOT ILIKE '%pg_stat_statements%'`,
   );
   return new Map(rows.map((r) => [r.query, { calls: Number(r.calls), rows: Number(r.rows) }]));
+}
+
+/**
+ * Rows inserted, updated and deleted so far in this database (pg_stat_user_tables). A backend
+ * that is idle reports its counts within 10 seconds (PGSTAT_IDLE_INTERVAL), so this waits first.
+ */
+async function tableRows(ctx: BenchContext): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 11_000));
+  const { rows } = await ctx.stack.db.raw<{ rows: { n: string }[] }>(
+    'SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) AS n FROM pg_stat_user_tables',
+  );
+  return Number(rows[0]!.n);
 }
 
 async function measure<T>(ctx: BenchContext, fn: () => Promise<T>) {
@@ -67,6 +86,7 @@ export async function databaseWork(ctx: BenchContext): Promise<DatabaseWorkResul
       perSignIn: { statements: NaN, writes: NaN, rowsWritten: NaN },
       perRequest: {},
       statements: [],
+      tableRowsPerSignIn: NaN,
     };
   }
   const signIns = ctx.options.quick ? 2 : 10;
@@ -74,6 +94,9 @@ export async function databaseWork(ctx: BenchContext): Promise<DatabaseWorkResul
   const totals: Record<string, StepWork> = {};
   for (const step of steps) totals[step] = { statements: 0, writes: 0, rowsWritten: 0 };
   let sample: { query: string; calls: number }[] = [];
+  // The statistics need 10 s to settle at each end: too long for a --quick run.
+  const countRows = !ctx.options.quick;
+  const tableRowsBefore = countRows ? await tableRows(ctx) : 0;
   for (const userId of ctx.pool.take(signIns)) {
     const browser = new Browser(ctx.stack.url);
     const add = (step: string, work: StepWork) => {
@@ -119,6 +142,11 @@ export async function databaseWork(ctx: BenchContext): Promise<DatabaseWorkResul
       rowsWritten: both[0]!.rowsWritten + both[1]!.rowsWritten,
     },
     perRequest,
+    tableRowsPerSignIn: !countRows
+      ? NaN
+      : ((await tableRows(ctx)) - tableRowsBefore) / signIns -
+        perRequest['GET /login']!.rowsWritten -
+        perRequest['GET /login/2fa']!.rowsWritten,
     statements: sample.map((s) => ({
       query: s.query.replace(/\s+/g, ' ').slice(0, 140),
       calls: s.calls,
