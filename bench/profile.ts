@@ -74,7 +74,9 @@ async function main() {
   try {
     const config = loadConfig(stack.env);
     const material = await seedMaterial(keyRingOf(config), config.bcryptCost);
+    const seeding = Date.now();
     await seedUsers(stack.db, material, 1, options.users);
+    console.log(`seeded ${options.users} users in ${((Date.now() - seeding) / 1000).toFixed(1)} s`);
     let request: (index: number) => RequestShape;
     if (options.kind === 'page') {
       request = () => ({ path: '/login' });
@@ -112,7 +114,8 @@ async function main() {
       const captured = sql as { sql: string; bindings: readonly unknown[] } | null;
       if (captured) {
         const { rows } = await stack.db.raw<{ rows: Record<string, string>[] }>(
-          `EXPLAIN (ANALYZE, BUFFERS) ${captured.sql}`,
+          // knex reports the statement with PostgreSQL's $1 placeholders; raw() takes ?.
+          `EXPLAIN (ANALYZE, BUFFERS) ${captured.sql.replace(/\$\d+/g, '?')}`,
           captured.bindings as never,
         );
         explained = rows.map((row) => row['QUERY PLAN']).join('\n');

@@ -177,7 +177,7 @@ export function attackRows(a: AttackResult): Row[] {
     {
       scenario: '6 attack isolation',
       figure: 'bcrypt calls by the flood',
-      measured: `${a.bcryptCallsByFlood} (${fmt(a.serverCpuMsPerFloodRequest, 2)} ms server CPU/request)`,
+      measured: `${a.bcryptCallsByFlood} (${fmt(a.serverCpuMsPerFloodRequest, 2)} ms server CPU per flood request)`,
       baseline: `wrong passwords ${fmt(a.passwordFlood.rps, 0)} rps [${statuses(a.passwordFlood.statuses)}], wrong codes ${fmt(a.codeFlood.rps, 0)} rps [${statuses(a.codeFlood.statuses)}]`,
       ratio: '-',
       target: '0',
