@@ -38,7 +38,8 @@ const BATCH = 25_000;
 /**
  * Users `from`..`to` (ids), all with 2FA on. The password hash is shared, but each TOTP secret is
  * encrypted for its own user: the associated data is `totp:<user id>`, so one ciphertext copied
- * to every row would not decrypt. Rows go in with one INSERT … SELECT per batch.
+ * to every row would not decrypt. Rows go in with one INSERT … SELECT per batch, over the batch's
+ * ciphertexts unnested (indexing the array per row instead made a 1M seed take 86 s, not 23).
  */
 export async function seedUsers(db: Db, material: SeedMaterial, from: number, to: number) {
   for (let start = from; start <= to; start += BATCH) {
@@ -52,15 +53,15 @@ export async function seedUsers(db: Db, material: SeedMaterial, from: number, to
                           created_at, updated_at)
        SELECT g, CASE WHEN g = :admin THEN :adminEmail ELSE 'user' || g || '@bench.example' END,
               :hash, CASE WHEN g = :admin THEN 'admin' ELSE 'user' END,
-              (:cts::text[])[g - :start + 1], now(), now() - (g || ' seconds')::interval, now()
-       FROM generate_series(:start::bigint, :end::bigint) AS g`,
+              ct, now(), now() - (g || ' seconds')::interval, now()
+       FROM unnest(:cts::text[]) WITH ORDINALITY AS batch(ct, n),
+            LATERAL (SELECT :start::bigint + n - 1 AS g) AS row_id`,
       {
         admin: ADMIN_ID,
         adminEmail: ADMIN_EMAIL,
         hash: material.passwordHash,
         cts: `{${ciphertexts.join(',')}}`,
         start,
-        end,
       },
     );
   }
