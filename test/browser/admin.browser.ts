@@ -12,7 +12,7 @@ import { createUser } from '../../src/auth/users.ts';
 import { makeUser, uniqueEmail } from '../helpers/factories.ts';
 import { rememberSecret } from '../helpers/secrets.ts';
 import { codeAt, makeUserWithTwoFactor } from '../helpers/two-factor.ts';
-import { launchChromium, openVisitor, startSite, VIEWPORTS, type ViewportName } from './harness.ts';
+import { launchChromium, openVisitor, VIEWPORTS, withSite, type ViewportName } from './harness.ts';
 
 let browser: Browser;
 before(async () => {
@@ -23,9 +23,8 @@ after(() => browser.close());
 for (const viewport of Object.keys(VIEWPORTS) as ViewportName[]) {
   describe(`at ${viewport} width, with JavaScript off`, () => {
     it('when an admin finds a user among 120 and resets their 2FA, then the user is signed out at once', async () => {
-      const site = await startSite({ REQUIRE_2FA: 'off' });
-      const { t } = site;
-      try {
+      await withSite({ REQUIRE_2FA: 'off' }, async (site) => {
+        const { t } = site;
         const passwordHash = await hashPassword('a password nobody uses', 10);
         for (let i = 0; i < 118; i += 1) {
           const created = await createUser(t.db, {
@@ -49,11 +48,7 @@ for (const viewport of Object.keys(VIEWPORTS) as ViewportName[]) {
         // The target is signed in, with their code, in a browser of their own.
         const person = await openVisitor(browser, site, viewport, 'admin-target');
         await person.visit('/login', 'sign-in form');
-        await person.submit(
-          { 'Email address': target.email, Password: target.password },
-          'Sign in',
-          'code step',
-        );
+        await person.signIn(target, 'code step');
         await person.submit(
           { 'Authentication code': await codeAt(t, secret) },
           'Continue',
@@ -64,11 +59,7 @@ for (const viewport of Object.keys(VIEWPORTS) as ViewportName[]) {
 
         const visitor = await openVisitor(browser, site, viewport, 'admin');
         await visitor.visit('/login', 'sign-in form');
-        await visitor.submit(
-          { 'Email address': admin.email, Password: admin.password },
-          'Sign in',
-          'home',
-        );
+        await visitor.signIn(admin, 'home');
         await visitor.follow('Users', 'user list');
         assert.equal(await visitor.page.locator('table.users tbody tr').count(), 50);
         await visitor.follow('Next →', 'user list page 2');
@@ -96,34 +87,23 @@ for (const viewport of Object.keys(VIEWPORTS) as ViewportName[]) {
         // Their next request finds the session gone; signing in again works without a code.
         await person.visit('/settings', 'after the reset');
         assert.equal(person.path(), '/login?next=%2Fsettings');
-        await person.submit(
-          { 'Email address': target.email, Password: target.password },
-          'Sign in',
-          'settings without 2FA',
-        );
+        await person.signIn(target, 'settings without 2FA');
         assert.equal(person.path(), '/settings');
         await person.page
           .getByRole('alert')
           .getByText('An administrator reset your two-factor authentication. Turn it on again')
           .waitFor();
         await person.close();
-      } finally {
-        await site.close();
-      }
+      });
     });
 
     it('when an admin creates a user with a generated password, then the user must choose their own at first sign-in and can change it later', async () => {
-      const site = await startSite({ REQUIRE_2FA: 'off' });
-      const { t } = site;
-      try {
+      await withSite({ REQUIRE_2FA: 'off' }, async (site) => {
+        const { t } = site;
         const admin = await makeUser(t.db, { role: 'admin' });
         const visitor = await openVisitor(browser, site, viewport, 'create-user');
         await visitor.visit('/login', 'sign-in form');
-        await visitor.submit(
-          { 'Email address': admin.email, Password: admin.password },
-          'Sign in',
-          'home',
-        );
+        await visitor.signIn(admin, 'home');
         await visitor.visit('/admin/users', 'user list');
         await visitor.follow('Create a user', 'new user form');
         await visitor.submit({ 'Email address': 'not an address' }, 'Create user', 'bad email');
@@ -176,23 +156,16 @@ for (const viewport of Object.keys(VIEWPORTS) as ViewportName[]) {
         );
         rememberSecret('password', 'another long passphrase');
         await person.close();
-      } finally {
-        await site.close();
-      }
+      });
     });
 
     it('when 2FA is required and the grace period is over, then a person can only enrol after the password step', async () => {
-      const site = await startSite({ REQUIRE_2FA: 'all', REQUIRE_2FA_GRACE: '7d' });
-      const { t } = site;
-      try {
+      await withSite({ REQUIRE_2FA: 'all', REQUIRE_2FA_GRACE: '7d' }, async (site) => {
+        const { t } = site;
         const user = await makeUser(t.db);
         const visitor = await openVisitor(browser, site, viewport, 'policy');
         await visitor.visit('/login', 'sign-in form');
-        await visitor.submit(
-          { 'Email address': user.email, Password: user.password },
-          'Sign in',
-          'home with grace banner',
-        );
+        await visitor.signIn(user, 'home with grace banner');
         await visitor.page
           .getByText('Your administrator requires two-factor authentication')
           .waitFor();
@@ -200,11 +173,7 @@ for (const viewport of Object.keys(VIEWPORTS) as ViewportName[]) {
         await visitor.page.waitForURL(/\/login/);
 
         t.clock.advance(8 * 86_400_000);
-        await visitor.submit(
-          { 'Email address': user.email, Password: user.password },
-          'Sign in',
-          'enrolment required',
-        );
+        await visitor.signIn(user, 'enrolment required');
         assert.equal(visitor.path(), '/settings/2fa/setup');
         await visitor.page.getByRole('button', { name: 'Show the QR code' }).waitFor();
         for (const path of ['/', '/settings', '/settings/password']) {
@@ -212,9 +181,7 @@ for (const viewport of Object.keys(VIEWPORTS) as ViewportName[]) {
           assert.equal(visitor.path(), '/settings/2fa/setup', `${path} leads to enrolment`);
         }
         await visitor.close();
-      } finally {
-        await site.close();
-      }
+      });
     });
   });
 }

@@ -83,6 +83,19 @@ export async function startSite(env: Record<string, string> = {}): Promise<Site>
   };
 }
 
+/** Runs `journey` against a site of its own (see startSite), and closes the site after it. */
+export async function withSite(
+  env: Record<string, string>,
+  journey: (site: Site) => Promise<void>,
+): Promise<void> {
+  const site = await startSite(env);
+  try {
+    await journey(site);
+  } finally {
+    await site.close();
+  }
+}
+
 /** What was checked, for the summary at the end of a file. */
 export const checkedPages: {
   journey: string;
@@ -99,6 +112,8 @@ export interface Visitor {
   visit(pathname: string, name: string): Promise<void>;
   /** Fills the labelled fields, presses the button and checks the page that comes back. */
   submit(fields: Record<string, string>, button: string, name: string): Promise<void>;
+  /** Fills in the sign-in form on the current page and presses "Sign in". */
+  signIn(account: { email: string; password: string }, name: string): Promise<void>;
   /** Follows a link by its text and checks the page. */
   follow(link: string, name: string): Promise<void>;
   /** Checks the page as it is now (screenshot, HTML validation, axe). */
@@ -157,6 +172,13 @@ export async function openVisitor(
         page.getByRole('button', { name: button, exact: true }).click(),
       ]);
       await visitor.check(name);
+    },
+    signIn(account, name) {
+      return visitor.submit(
+        { 'Email address': account.email, Password: account.password },
+        'Sign in',
+        name,
+      );
     },
     async follow(link, name) {
       await Promise.all([

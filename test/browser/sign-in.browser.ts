@@ -9,7 +9,7 @@ import type { Browser } from 'playwright-core';
 import { createSetupToken } from '../../src/auth/setup-tokens.ts';
 import { makeUser } from '../helpers/factories.ts';
 import { rememberSecret } from '../helpers/secrets.ts';
-import { launchChromium, openVisitor, startSite, VIEWPORTS, type ViewportName } from './harness.ts';
+import { launchChromium, openVisitor, VIEWPORTS, withSite, type ViewportName } from './harness.ts';
 
 let browser: Browser;
 before(async () => {
@@ -20,8 +20,7 @@ after(() => browser.close());
 for (const viewport of Object.keys(VIEWPORTS) as ViewportName[]) {
   describe(`at ${viewport} width, with JavaScript off`, () => {
     it('when the operator opens the setup link, then they create the first administrator and are signed in', async () => {
-      const site = await startSite();
-      try {
+      await withSite({}, async (site) => {
         const token = await createSetupToken(site.t.db);
         rememberSecret('setup token', token);
         const visitor = await openVisitor(browser, site, viewport, 'setup');
@@ -69,14 +68,11 @@ for (const viewport of Object.keys(VIEWPORTS) as ViewportName[]) {
         await again.visit(`/setup?token=${token}`, 'setup link used');
         assert.equal(again.status(), 410);
         await again.close();
-      } finally {
-        await site.close();
-      }
+      });
     });
 
     it('when a person signs in with a wrong and then the right password and signs out, then every page is clear', async () => {
-      const site = await startSite({ REQUIRE_2FA: 'off' });
-      try {
+      await withSite({ REQUIRE_2FA: 'off' }, async (site) => {
         const user = await makeUser(site.t.db);
         const visitor = await openVisitor(browser, site, viewport, 'sign-in');
         await visitor.visit('/', 'sign-in form');
@@ -114,67 +110,46 @@ for (const viewport of Object.keys(VIEWPORTS) as ViewportName[]) {
             page.getByRole('button', { name: 'Sign in' }).click(),
           ]);
         }
-        await visitor.submit(
-          { 'Email address': user.email, Password: user.password },
-          'Sign in',
-          'too many attempts',
-        );
+        await visitor.signIn(user, 'too many attempts');
         assert.equal(visitor.status(), 429);
         await page.getByText('Too many sign-in attempts. Try again in a minute').waitFor();
         await visitor.close();
-      } finally {
-        await site.close();
-      }
+      });
     });
 
     it('when the session behind an open form has ended, then the expired-form page links back to it', async () => {
-      const site = await startSite();
-      try {
+      await withSite({}, async (site) => {
         const user = await makeUser(site.t.db);
         const visitor = await openVisitor(browser, site, viewport, 'expired-form');
         await visitor.visit('/login', 'sign-in form');
         // The session behind the form ends (expiry, pruning or a restart of a memory store).
         await site.t.db('sessions').delete();
-        await visitor.submit(
-          { 'Email address': user.email, Password: user.password },
-          'Sign in',
-          'form expired',
-        );
+        await visitor.signIn(user, 'form expired');
         assert.equal(visitor.status(), 403);
         await visitor.page.getByRole('heading', { name: /expired/i }).waitFor();
         await visitor.follow('Go back and try again', 'back to the form');
         assert.equal(visitor.path(), '/login');
-        await visitor.submit(
-          { 'Email address': user.email, Password: user.password },
-          'Sign in',
-          'signed in after retry',
-        );
+        await visitor.signIn(user, 'signed in after retry');
         assert.equal(visitor.path(), '/');
         await visitor.close();
-      } finally {
-        await site.close();
-      }
+      });
     });
 
     it('when a page does not exist, then the 404 page says so and links to the start', async () => {
-      const site = await startSite();
-      try {
+      await withSite({}, async (site) => {
         const visitor = await openVisitor(browser, site, viewport, 'not-found');
         await visitor.visit('/no/such/page', 'not found');
         assert.equal(visitor.status(), 404);
         await visitor.page.getByRole('link', { name: 'Go to the start page' }).waitFor();
         await visitor.close();
-      } finally {
-        await site.close();
-      }
+      });
     });
   });
 }
 
 describe('with the keyboard alone, JavaScript off', () => {
   it('when a person signs in and out using only the keyboard, then focus is visible and every step works', async () => {
-    const site = await startSite({ REQUIRE_2FA: 'off' });
-    try {
+    await withSite({ REQUIRE_2FA: 'off' }, async (site) => {
       const user = await makeUser(site.t.db);
       const visitor = await openVisitor(browser, site, 'desktop', 'keyboard');
       const { page } = visitor;
@@ -210,8 +185,6 @@ describe('with the keyboard alone, JavaScript off', () => {
       await visitor.check('signed out');
       assert.match(visitor.path(), /^\/login/);
       await visitor.close();
-    } finally {
-      await site.close();
-    }
+    });
   });
 });

@@ -13,8 +13,8 @@ import { rememberSecret } from '../helpers/secrets.ts';
 import {
   launchChromium,
   openVisitor,
-  startSite,
   VIEWPORTS,
+  withSite,
   type Visitor,
   type ViewportName,
 } from './harness.ts';
@@ -41,17 +41,12 @@ async function signInWithPassword(visitor: Visitor, email: string, password: str
 for (const viewport of Object.keys(VIEWPORTS) as ViewportName[]) {
   describe(`at ${viewport} width, with JavaScript off`, () => {
     it('when a person turns on 2FA by scanning the QR code, then codes and recovery codes sign them in, once each', async () => {
-      const site = await startSite({ REQUIRE_2FA: 'off' });
-      const { t } = site;
-      try {
+      await withSite({ REQUIRE_2FA: 'off' }, async (site) => {
+        const { t } = site;
         const user = await makeUser(t.db);
         const visitor = await openVisitor(browser, site, viewport, '2fa');
         await visitor.visit('/login', 'sign-in form');
-        await visitor.submit(
-          { 'Email address': user.email, Password: user.password },
-          'Sign in',
-          'home',
-        );
+        await visitor.signIn(user, 'home');
         await visitor.follow('Settings', 'settings with 2FA off');
 
         // Enrol: the secret comes from the pixels of the QR code, as a phone reads it.
@@ -187,9 +182,7 @@ for (const viewport of Object.keys(VIEWPORTS) as ViewportName[]) {
         );
         await visitor.page.locator('.badge-off').first().waitFor();
         await visitor.close();
-      } finally {
-        await site.close();
-      }
+      });
     });
   });
 }
