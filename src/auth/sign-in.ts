@@ -1,6 +1,6 @@
 import type { Db } from '../db/knex.ts';
-import { recordAttempt } from './attempts.ts';
-import { auditEventRow, recordAuditEvent } from './audit.ts';
+import { attemptRow, recordAttempt, recordAttemptAndEvent } from './attempts.ts';
+import { recordAuditEvent, type AuditEvent } from './audit.ts';
 import { verifyAgainstDummy, verifyPassword } from './passwords.ts';
 import { accountKeyOf, passwordThrottleAndUser } from './throttle.ts';
 import type { User } from './users.ts';
@@ -39,27 +39,27 @@ export async function checkPassword(
     : await verifyAgainstDummy(input.password, input.bcryptCost);
   const ok = user !== null && passwordOk && user.isActive;
 
-  await recordAttempt(db, {
-    kind: 'password',
+  const attempt = {
+    kind: 'password' as const,
     userId: user?.id ?? null,
     accountKey,
     ip: input.origin.ip,
     succeeded: ok,
     at: input.now,
-  });
-  if (!ok) {
-    if (user) {
-      await recordAuditEvent(db, {
-        event: 'sign_in_failed',
-        userId: user.id,
-        ip: input.origin.ip,
-        userAgent: input.origin.userAgent,
-        details: { reason: passwordOk ? 'account_inactive' : 'wrong_password' },
-        at: input.now,
-      });
-    }
-    return { ok: false, reason: 'invalid_credentials' };
+  };
+  if (!ok && user) {
+    await recordAttemptAndEvent(db, attemptRow(attempt), {
+      event: 'sign_in_failed',
+      userId: user.id,
+      ip: input.origin.ip,
+      userAgent: input.origin.userAgent,
+      details: { reason: passwordOk ? 'account_inactive' : 'wrong_password' },
+      at: input.now,
+    });
+  } else {
+    await recordAttempt(db, attempt);
   }
+  if (!ok) return { ok: false, reason: 'invalid_credentials' };
   return { ok: true, user };
 }
 
@@ -118,19 +118,16 @@ export async function markSignIn(
 ): Promise<void> {
   if (!input.lastSignInSet)
     await db('users').where({ id: user.id }).update({ last_sign_in_at: input.now });
-  const event = db('audit_events').insert(
-    auditEventRow({
-      event: 'sign_in',
-      userId: user.id,
-      ip: input.origin.ip,
-      userAgent: input.origin.userAgent,
-      details: { method: input.method },
-      at: input.now,
-    }),
-  );
-  if (input.attempt)
-    await db.raw('WITH attempt AS (?) ?', [db('auth_attempts').insert(input.attempt), event]);
-  else await event;
+  const event: AuditEvent = {
+    event: 'sign_in',
+    userId: user.id,
+    ip: input.origin.ip,
+    userAgent: input.origin.userAgent,
+    details: { method: input.method },
+    at: input.now,
+  };
+  if (input.attempt) await recordAttemptAndEvent(db, input.attempt, event);
+  else await recordAuditEvent(db, event);
 }
 
 /**
