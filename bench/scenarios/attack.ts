@@ -1,6 +1,8 @@
 import { Browser } from '../client.ts';
 import { currentCode, wrongCode, type BenchContext } from '../context.ts';
-import { load, percentile, timed, type LoadResult } from '../load.ts';
+import { load, percentile, timed, type LoadOptions, type LoadResult } from '../load.ts';
+
+type RequestBuilder = LoadOptions['request'];
 import { emailOf, PASSWORD } from '../seed.ts';
 import { pendingSignIns, seedSessions } from '../sessions.ts';
 import { cpuSeconds } from '../stack.ts';
@@ -108,38 +110,30 @@ export async function attackIsolation(ctx: BenchContext): Promise<AttackResult> 
 
   const attemptsBefore = await passwordAttempts(ctx);
   const cpuBefore = cpuSeconds(ctx.stack.server.pid!);
-  const floodSeconds = seconds + 2;
-  const passwordFlood = load({
-    url: ctx.stack.url,
-    connections: 8,
-    seconds: floodSeconds,
-    request: (i) => {
-      const session = attackerSessions[i % attackerSessions.length]!;
-      return {
-        method: 'POST',
-        path: '/login',
-        headers: { cookie: session.cookie, 'x-forwarded-for': ATTACKER_IPS[i % 10]! },
-        body: new URLSearchParams({
-          email: emailOf(victims[i % victims.length]!),
-          password: `wrong-password-${i}`,
-          _csrf: session.csrfToken,
-        }).toString(),
-      };
-    },
+  // Each flood: 8 connections, each sending its next request as soon as it has an answer.
+  const flood = (request: RequestBuilder) =>
+    load({ url: ctx.stack.url, connections: 8, seconds: seconds + 2, request });
+  const passwordFlood = flood((i) => {
+    const session = attackerSessions[i % attackerSessions.length]!;
+    return {
+      method: 'POST',
+      path: '/login',
+      headers: { cookie: session.cookie, 'x-forwarded-for': ATTACKER_IPS[i % 10]! },
+      body: new URLSearchParams({
+        email: emailOf(victims[i % victims.length]!),
+        password: `wrong-password-${i}`,
+        _csrf: session.csrfToken,
+      }).toString(),
+    };
   });
-  const codeFlood = load({
-    url: ctx.stack.url,
-    connections: 8,
-    seconds: floodSeconds,
-    request: (i) => {
-      const session = pendings[i % pendings.length]!;
-      return {
-        method: 'POST',
-        path: '/login/2fa',
-        headers: { cookie: session.cookie, 'x-forwarded-for': ATTACKER_IPS[i % 10]! },
-        body: `code=${badCode}&_csrf=${encodeURIComponent(session.csrfToken)}`,
-      };
-    },
+  const codeFlood = flood((i) => {
+    const session = pendings[i % pendings.length]!;
+    return {
+      method: 'POST',
+      path: '/login/2fa',
+      headers: { cookie: session.cookie, 'x-forwarded-for': ATTACKER_IPS[i % 10]! },
+      body: `code=${badCode}&_csrf=${encodeURIComponent(session.csrfToken)}`,
+    };
   });
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const flooded = await steadySignIns(ctx, seconds, interval);

@@ -108,14 +108,14 @@ interface Limits {
   sinceLastSignIn?: SinceLastSignIn;
 }
 
+/** The input with the account's row as read under the lock. */
+type Checked = SecondFactorInput & { user: User };
+
 /**
  * Both limits in one statement (a sign-in's round trips are part of its cost), plus, during
  * sign-in, the facts for its notices. Runs under the account's lock, so it sees every earlier
  * attempt.
  */
-/** The input with the account's row as read under the lock. */
-type Checked = SecondFactorInput & { user: User };
-
 async function readLimits(trx: Db, input: Checked, withNotices: boolean): Promise<Limits> {
   const { user, pendingRef, now } = input;
   const query = trx
@@ -142,9 +142,9 @@ async function readLimits(trx: Db, input: Checked, withNotices: boolean): Promis
 
 /**
  * Checks a second factor for `user`. All attempts on one account are serialised by locking its
- * row (SELECT … FOR UPDATE, which also reads it fresh), so the limits (5 per pending sign-in, 10 per account in
- * 15 minutes) hold exactly under concurrent requests, and every attempt — refused ones included —
- * is recorded in the same transaction. TOTP and recovery codes share the counters. During
+ * row (SELECT … FOR UPDATE, which also reads it fresh), so the limits (5 per pending sign-in,
+ * 10 per account in 15 minutes) hold exactly under concurrent requests, and every attempt —
+ * refused ones included — is recorded in the same transaction. TOTP and recovery codes share the counters. During
  * sign-in, a right code also marks the sign-in (last sign-in time, audit event) in the same
  * transaction, folded into the statements the check makes anyway.
  */

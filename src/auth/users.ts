@@ -61,11 +61,6 @@ export function isUserId(value: unknown): value is string {
   return typeof value === 'string' && /^[1-9]\d{0,17}$/.test(value);
 }
 
-export async function findUserByEmail(db: Db, email: string): Promise<User | null> {
-  const row = await db<UserRow>('users').whereRaw('lower(email) = lower(?)', [email]).first();
-  return row ? toUser(row) : null;
-}
-
 export async function findUserById(db: Db, id: string): Promise<User | null> {
   if (!isUserId(id)) return null;
   const row = await db<UserRow>('users').where({ id }).first();
