@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { KeyRing } from '../src/auth/encryption.ts';
 import { codeForStep, stepAt } from '../src/auth/totp.ts';
-import { ROOT } from '../src/paths.ts';
+import { ROOT } from '../src/dirs.ts';
 import type { Browser } from './client.ts';
 import type { BenchOptions } from './options.ts';
 import type { SeedMaterial, UserPool } from './seed.ts';

@@ -13,9 +13,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { listUsers } from '../src/auth/user-admin.ts';
-import { keyRingOf, loadConfig } from '../src/config.ts';
-import { ROOT } from '../src/paths.ts';
+import { listUsers } from '../src/auth/user-list.ts';
+import { loadConfig } from '../src/config.ts';
+import { ROOT } from '../src/dirs.ts';
 import { signInAdmin } from './admin.ts';
 import { codesAhead } from './context.ts';
 import { load, type RequestShape } from './load.ts';
@@ -73,7 +73,7 @@ async function main() {
   let explained = '';
   try {
     const config = loadConfig(stack.env);
-    const material = await seedMaterial(keyRingOf(config), config.bcryptCost);
+    const material = await seedMaterial(config.totpKeys, config.bcryptCost);
     const seeding = Date.now();
     await seedUsers(stack.db, material, 1, options.users);
     console.log(`seeded ${options.users} users in ${((Date.now() - seeding) / 1000).toFixed(1)} s`);

@@ -7,8 +7,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { keyRingOf, loadConfig } from '../src/config.ts';
-import { ROOT } from '../src/paths.ts';
+import { loadConfig } from '../src/config.ts';
+import { ROOT } from '../src/dirs.ts';
 import { Browser } from './client.ts';
 import { signInAdmin } from './admin.ts';
 import type { BenchContext } from './context.ts';
@@ -57,7 +57,7 @@ async function main() {
   process.once('SIGTERM', interrupted);
   try {
     const config = loadConfig(stack.env);
-    const keys = keyRingOf(config);
+    const keys = config.totpKeys;
     const material = await seedMaterial(keys, config.bcryptCost);
     const ctx: BenchContext = {
       options,

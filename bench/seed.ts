@@ -1,5 +1,5 @@
 import type { Db } from '../src/db/knex.ts';
-import { encrypt, type KeyRing } from '../src/auth/encryption.ts';
+import { associatedData, encrypt, type KeyRing } from '../src/auth/encryption.ts';
 import { hashPassword } from '../src/auth/passwords.ts';
 import {
   lookupTag,
@@ -7,7 +7,6 @@ import {
   RECOVERY_CODE_COUNT,
   type RecoveryCodeSet,
 } from '../src/auth/recovery-codes.ts';
-import { totpAssociatedData } from '../src/auth/second-factor.ts';
 import { generateTotpSecret } from '../src/auth/totp.ts';
 
 export const PASSWORD = 'bench-password-1234';
@@ -46,7 +45,9 @@ export async function seedUsers(db: Db, material: SeedMaterial, from: number, to
     const end = Math.min(to, start + BATCH - 1);
     const ciphertexts: string[] = [];
     for (let id = start; id <= end; id++) {
-      ciphertexts.push(encrypt(material.totpSecret, material.keys, totpAssociatedData(String(id))));
+      ciphertexts.push(
+        encrypt(material.totpSecret, material.keys, associatedData.totpSecret(String(id))),
+      );
     }
     await db.raw(
       `INSERT INTO users (id, email, password_hash, role, totp_secret_encrypted, totp_enabled_at,

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
 import { createDb, type Db } from '../src/db/knex.ts';
-import { ROOT } from '../src/paths.ts';
+import { ROOT } from '../src/dirs.ts';
 
 const run = promisify(execFile);
 

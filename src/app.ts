@@ -1,44 +1,42 @@
 import ejs from 'ejs';
 import express, { type Express } from 'express';
-import type { Clock } from './clock.ts';
-import type { Config } from './config.ts';
-import type { Db } from './db/knex.ts';
-import type { Logger } from './logger.ts';
-import { THROTTLED_RESPONSE_DELAY_MS } from './auth/limits.ts';
-import { loadCurrentUser } from './middleware/auth.ts';
+import {
+  FORM_BODY_LIMIT,
+  FORM_PARAMETER_LIMIT,
+  THROTTLED_RESPONSE_DELAY_MS,
+} from './auth/limits.ts';
+import type { AppDeps } from './deps.ts';
+import { PUBLIC_DIR, VIEWS_DIR } from './dirs.ts';
+import * as format from './format.ts';
+import { enforceAccountRequirements } from './middleware/account-requirements.ts';
 import { csrfProtection, exposeCsrfToken, rejectCrossSite } from './middleware/csrf.ts';
+import { loadCurrentUser } from './middleware/current-user.ts';
 import { errorHandler, notFound } from './middleware/errors.ts';
-import { enforceAccountRequirements } from './middleware/policy.ts';
+import { flashMessages } from './middleware/flash.ts';
+import { adminGuards } from './middleware/guards.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { noStore, securityHeaders } from './middleware/security-headers.ts';
-import { holdThrottledResponses } from './middleware/throttled.ts';
-import {
-  commitSessionBeforeResponse,
-  enforceSessionTimeouts,
-  type SessionStore,
-} from './middleware/session.ts';
-import { PUBLIC_DIR, VIEWS_DIR } from './paths.ts';
-import { accountRoutes } from './routes/account.ts';
-import { adminRoutes } from './routes/admin.ts';
-import { authRoutes } from './routes/auth.ts';
+import { commitSessionBeforeResponse } from './middleware/session/response.ts';
+import { enforceSessionTimeouts } from './middleware/session/timeouts.ts';
+import { paths } from './paths.ts';
+import { adminUserRoutes } from './routes/admin-user.ts';
+import { adminUsersRoutes } from './routes/admin-users.ts';
 import { confirmRoutes } from './routes/confirm.ts';
 import { healthRoutes } from './routes/health.ts';
 import { homeRoutes } from './routes/home.ts';
+import { recoveryCodesSettingsRoutes } from './routes/recovery-codes-settings.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { setupRoutes } from './routes/setup.ts';
-import { twoFactorRoutes } from './routes/two-factor.ts';
+import { signInCodeRoutes } from './routes/sign-in-code.ts';
+import { signInRoutes } from './routes/sign-in.ts';
+import { twoFactorSettingsRoutes } from './routes/two-factor-settings.ts';
 
-export interface AppDeps {
-  db: Db;
-  config: Config;
-  logger: Logger;
-  clock: Clock;
-  sessions: SessionStore;
-}
-
-/** Largest form body accepted: far above any real form, far below anything that costs memory. */
-const BODY_LIMIT = '32kb';
-
+/**
+ * The request flow, in order: request id and log line → security headers → static files → health
+ * probes (no session) → cross-site refusal → form body → session (load; saved before each
+ * response by session/response.ts) → timeouts → the signed-in user → what their account still
+ * requires → notices → CSRF token → the routers → 404 → the one error handler.
+ */
 export function createApp(deps: AppDeps): Express {
   const { db, config, logger, clock, sessions } = deps;
   const app = express();
@@ -62,12 +60,12 @@ export function createApp(deps: AppDeps): Express {
   app.set('view engine', 'ejs');
   app.set('views', VIEWS_DIR);
   app.locals.appName = config.appName;
+  app.locals.format = format;
 
   app.use(requestContext(logger));
   app.use(securityHeaders(config.isProduction));
-  app.use(holdThrottledResponses(THROTTLED_RESPONSE_DELAY_MS));
   app.use(
-    '/public',
+    paths.publicFiles,
     express.static(PUBLIC_DIR, { index: false, maxAge: config.isProduction ? '1h' : 0 }),
   );
   // Everything but the static files is no-store, health probes included: a cached "ready" lies.
@@ -75,21 +73,31 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRoutes(db));
 
   app.use(rejectCrossSite);
-  app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 50 }));
+  app.use(
+    express.urlencoded({
+      extended: false,
+      limit: FORM_BODY_LIMIT,
+      parameterLimit: FORM_PARAMETER_LIMIT,
+    }),
+  );
   app.use(sessions.middleware);
-  app.use(commitSessionBeforeResponse);
+  app.use(commitSessionBeforeResponse({ throttledDelayMs: THROTTLED_RESPONSE_DELAY_MS }));
   app.use(enforceSessionTimeouts(config, clock));
   app.use(loadCurrentUser(db));
   app.use(enforceAccountRequirements(db, config, clock));
+  app.use(flashMessages);
   app.use(csrfProtection);
   app.use(exposeCsrfToken);
 
-  app.use(authRoutes(deps));
-  app.use(twoFactorRoutes(deps));
+  app.use(signInRoutes(deps));
+  app.use(signInCodeRoutes(deps));
   app.use(confirmRoutes(deps));
-  app.use(accountRoutes(deps));
   app.use(settingsRoutes(deps));
-  app.use(adminRoutes(deps));
+  app.use(twoFactorSettingsRoutes(deps));
+  app.use(recoveryCodesSettingsRoutes(deps));
+  app.use(paths.admin, ...adminGuards(config));
+  app.use(adminUsersRoutes(deps));
+  app.use(adminUserRoutes(deps));
   app.use(setupRoutes(deps));
   app.use(homeRoutes());
 

@@ -2,15 +2,14 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import type { KeyRing } from './auth/encryption.ts';
-import { ROOT } from './paths.ts';
+import type { EncryptionKey, KeyRing } from './auth/encryption.ts';
+import { ROOT } from './dirs.ts';
 
 /**
  * Every setting Keygate reads, validated once at boot into a frozen object.
  * A bad value stops the process with one line naming the variable (see server.ts).
  */
 export interface Config {
-  readonly env: 'development' | 'production' | 'test';
   readonly isProduction: boolean;
   readonly appName: string;
   readonly host: string;
@@ -20,8 +19,8 @@ export interface Config {
   readonly dataDir: string;
   /** The first secret signs new cookies; the others still verify (rotation). */
   readonly sessionSecrets: readonly string[];
-  readonly totpKey: EncryptionKey;
-  readonly totpOldKeys: readonly EncryptionKey[];
+  /** Encrypts TOTP secrets (and the session's enrolment secrets); old keys still decrypt. */
+  readonly totpKeys: KeyRing;
   readonly trustProxy: false | number | readonly string[];
   readonly bcryptCost: number;
   /** TOTP steps accepted either side of now (RFC 6238 §5.2 recommends at most one). */
@@ -42,12 +41,6 @@ export interface Config {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Things worth one log line at boot (generated development secrets). */
   readonly notes: readonly string[];
-}
-
-export interface EncryptionKey {
-  /** Short, non-secret fingerprint stored next to each ciphertext to pick the key. */
-  readonly id: string;
-  readonly key: Buffer;
 }
 
 export class ConfigError extends Error {}
@@ -276,7 +269,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const port = values.PORT;
   return Object.freeze({
-    env: values.NODE_ENV,
     isProduction,
     appName: values.APP_NAME,
     host: values.HOST,
@@ -285,8 +277,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: values.DATABASE_URL ?? null,
     dataDir,
     sessionSecrets: Object.freeze(sessionSecrets),
-    totpKey,
-    totpOldKeys: Object.freeze(values.TOTP_ENCRYPTION_OLD_KEYS),
+    totpKeys: Object.freeze({
+      current: totpKey,
+      old: Object.freeze(values.TOTP_ENCRYPTION_OLD_KEYS),
+    }),
     trustProxy: Array.isArray(values.TRUST_PROXY)
       ? Object.freeze(values.TRUST_PROXY)
       : values.TRUST_PROXY,
@@ -305,10 +299,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: values.LOG_LEVEL,
     notes: Object.freeze(notes),
   });
-}
-
-export function keyRingOf(config: Config): KeyRing {
-  return { current: config.totpKey, old: config.totpOldKeys };
 }
 
 function redactIfSecret(name: string, value: unknown): string {

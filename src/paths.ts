@@ -1,22 +1,64 @@
-import fs from 'node:fs';
-import path from 'node:path';
-
 /**
- * The project root (the folder holding package.json), found from this file so that the same code
- * works from src/ under tsx and from dist/src/ after a build.
+ * Every address Keygate serves, in one place: routes mount these, guards redirect to them, and the
+ * account-requirements middleware lists what stays reachable from them, so the three cannot drift.
  */
-function findRoot(start: string): string {
-  let dir = start;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${start}`);
-    dir = parent;
-  }
-  return dir;
+export const paths = {
+  home: '/',
+  signIn: '/login',
+  signInCode: '/login/2fa',
+  signInRecoveryCode: '/login/recovery',
+  signOut: '/logout',
+  confirm: '/confirm',
+  settings: '/settings',
+  password: '/settings/password',
+  endSession: '/settings/sessions/end',
+  endOtherSessions: '/settings/sessions/end-others',
+  twoFactorSetup: '/settings/2fa/setup',
+  twoFactorConfirm: '/settings/2fa/confirm',
+  twoFactorDisable: '/settings/2fa/disable',
+  recoveryCodes: '/settings/2fa/recovery-codes',
+  recoveryCodesDownload: '/settings/2fa/recovery-codes.txt',
+  recoveryCodesSaved: '/settings/2fa/recovery-codes/saved',
+  recoveryCodesRegenerate: '/settings/2fa/recovery-codes/regenerate',
+  recoveryCodeUsed: '/settings/2fa/recovery-used',
+  admin: '/admin',
+  adminUsers: '/admin/users',
+  adminNewUser: '/admin/users/new',
+  adminUser: '/admin/users/:id',
+  setup: '/setup',
+  health: '/healthz',
+  ready: '/readyz',
+  publicFiles: '/public',
+} as const;
+
+/** An address with a query string; empty values are left out. */
+export function withQuery(path: string, query: Record<string, string | undefined>): string {
+  const entries = Object.entries(query).filter(
+    (entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== '',
+  );
+  if (entries.length === 0) return path;
+  const text = entries.map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join('&');
+  return `${path}?${text}`;
 }
 
-export const ROOT = findRoot(import.meta.dirname);
-export const VIEWS_DIR = path.join(ROOT, 'views');
-export const PUBLIC_DIR = path.join(ROOT, 'public');
-/** Compiled migrations sit beside the compiled sources; under tsx, beside src/. */
-export const MIGRATIONS_DIR = path.join(import.meta.dirname, '..', 'migrations');
+export function adminUserPath(id: string, action?: string): string {
+  const base = paths.adminUser.replace(':id', encodeURIComponent(id));
+  return action ? `${base}/${action}` : base;
+}
+
+/** While the 2FA policy is enforced: only the pages that turn 2FA on (and signing out). */
+export const REACHABLE_WHILE_ENROLMENT_REQUIRED: ReadonlySet<string> = new Set([
+  paths.twoFactorSetup,
+  paths.twoFactorConfirm,
+  paths.recoveryCodes,
+  paths.recoveryCodesDownload,
+  paths.recoveryCodesSaved,
+  paths.confirm,
+  paths.signOut,
+]);
+
+/** While an admin-set password must be changed: only the password page (and signing out). */
+export const REACHABLE_WHILE_PASSWORD_MUST_CHANGE: ReadonlySet<string> = new Set([
+  paths.password,
+  paths.signOut,
+]);

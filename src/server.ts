@@ -8,7 +8,7 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { openDatabaseServer } from './db/database.ts';
 import { createDb, migrateToLatest } from './db/knex.ts';
 import { createLogger } from './logger.ts';
-import { createSessionMiddleware } from './middleware/session.ts';
+import { createSessionMiddleware } from './middleware/session/setup.ts';
 
 /** How long in-flight requests get to finish after SIGTERM/SIGINT before we exit anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;

@@ -14,7 +14,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
 import { createDb, migrateToLatest } from '../src/db/knex.ts';
-import { ROOT } from '../src/paths.ts';
+import { ROOT } from '../src/dirs.ts';
 
 function findTestFiles(dir: string, suffix: string): string[] {
   return fs

@@ -49,7 +49,7 @@ export async function changePassword(
     await trx('users')
       .where({ id: user.id })
       .update({ password_hash: passwordHash, must_change_password: false, updated_at: now });
-    const { ended, generation } = await endUserSessions(trx, user.id, input.keepSid);
+    const { ended, generation } = await endUserSessions(trx, user.id, { keepSid: input.keepSid });
     await recordAuditEvent(trx, {
       event: 'password_changed',
       userId: user.id,

@@ -1,11 +1,28 @@
 import crypto from 'node:crypto';
-import type { EncryptionKey } from '../config.ts';
+export interface EncryptionKey {
+  /** Short, non-secret fingerprint stored next to each ciphertext to pick the key. */
+  readonly id: string;
+  readonly key: Buffer;
+}
 
 /** The key that encrypts, and the retired ones that may still decrypt (rotation). */
 export interface KeyRing {
   current: EncryptionKey;
   old: readonly EncryptionKey[];
 }
+
+/**
+ * What each ciphertext is bound to. Decrypting with another purpose or user fails, so a value
+ * copied from one row, session or person to another is worthless.
+ */
+export const associatedData = {
+  /** A user's confirmed TOTP secret (users.totp_secret_encrypted). */
+  totpSecret: (userId: string) => `totp:${userId}`,
+  /** The secret of an enrolment in progress, kept in the session until a first code confirms it. */
+  enrolment: (userId: string) => `enrolment:${userId}`,
+  /** Recovery codes just made, kept in the session until the person says they saved them. */
+  freshRecoveryCodes: (userId: string) => `recovery-codes:${userId}`,
+} as const;
 
 const VERSION = 'v1';
 

@@ -1,6 +1,5 @@
 import type { Db } from '../db/knex.ts';
-import { decrypt, encrypt, keyIdOf, type KeyRing } from './encryption.ts';
-import { totpAssociatedData } from './second-factor.ts';
+import { associatedData, decrypt, encrypt, keyIdOf, type KeyRing } from './encryption.ts';
 
 export interface RotationReport {
   rotated: number;
@@ -34,14 +33,14 @@ export async function rotateTotpSecrets(
         report.alreadyCurrent++;
         continue;
       }
-      const secret = decrypt(row.totp_secret_encrypted, keys, totpAssociatedData(id));
+      const secret = decrypt(row.totp_secret_encrypted, keys, associatedData.totpSecret(id));
       if (secret === null) {
         report.failedUserIds.push(id);
         continue;
       }
       const updated = await db('users')
         .where({ id, totp_secret_encrypted: row.totp_secret_encrypted })
-        .update({ totp_secret_encrypted: encrypt(secret, keys, totpAssociatedData(id)) });
+        .update({ totp_secret_encrypted: encrypt(secret, keys, associatedData.totpSecret(id)) });
       if (updated) report.rotated++;
     }
     after = String(rows[rows.length - 1]!.id);

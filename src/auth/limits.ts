@@ -1,6 +1,6 @@
 /**
- * Attempt limits of the second step, from the 2FA design (see README, "Security model"). The
- * windows and timeouts people may want to tune are in config.ts; these counts are fixed.
+ * Every fixed limit in one place (see README, "Security model"). The windows and timeouts people
+ * may want to tune are in config.ts; these are part of the design.
  */
 
 /** How long a "too many attempts" page (429) is held back (see middleware/throttled.ts). */
@@ -24,3 +24,11 @@ export const LOW_RECOVERY_CODES = 3;
  * form left open longer shows "this form has expired" with a link back.
  */
 export const ANONYMOUS_SESSION_TTL_MS = 10 * 60_000;
+/** How stale a session's lastSeenAt may get before it is saved: one session write a minute. */
+export const LAST_SEEN_PRECISION_MS = 60_000;
+/** Largest form body accepted: far above any real form, far below anything that costs memory. */
+export const FORM_BODY_LIMIT = '32kb';
+/** Most fields a form body may have. */
+export const FORM_PARAMETER_LIMIT = 50;
+/** Users per page of the admin's user list. */
+export const USER_LIST_PAGE_SIZE = 50;

@@ -1,6 +1,10 @@
 import crypto from 'node:crypto';
 import bcrypt from 'bcrypt';
 import type { Db } from '../db/knex.ts';
+import { recordAuditEvent } from './audit.ts';
+import { associatedData, decrypt, encrypt, type KeyRing } from './encryption.ts';
+import { FRESH_CODES_TIMEOUT_MS } from './limits.ts';
+import type { RequestOrigin } from './sign-in.ts';
 
 /** Crockford's base32: no I, L, O or U, so codes survive being read aloud or handwritten. */
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -129,4 +133,52 @@ export async function consumeRecoveryCode(
     .update({ used_at: now })
     .returning('id');
   return used.length === 1;
+}
+
+/** A new set of recovery codes; every old one stops working in the same transaction. */
+export async function regenerateRecoveryCodes(
+  db: Db,
+  input: { userId: string; now: Date; origin: RequestOrigin },
+): Promise<string[]> {
+  const set = await makeRecoveryCodes(input.userId);
+  await db.transaction(async (trx) => {
+    await storeRecoveryCodes(trx, input.userId, set);
+    await recordAuditEvent(trx, {
+      event: 'recovery_codes_regenerated',
+      userId: input.userId,
+      ...input.origin,
+      at: input.now,
+    });
+  });
+  return set.codes;
+}
+
+/** Recovery codes just made, as the session keeps them until the person says they saved them. */
+export interface FreshCodes {
+  codes: string;
+  createdAt: number;
+}
+
+export function sealFreshCodes(
+  codes: string[],
+  userId: string,
+  keys: KeyRing,
+  now: number,
+): FreshCodes {
+  return {
+    codes: encrypt(codes.join(','), keys, associatedData.freshRecoveryCodes(userId)),
+    createdAt: now,
+  };
+}
+
+/** The codes, or null once they are too old to show again or cannot be read. */
+export function openFreshCodes(
+  fresh: FreshCodes,
+  userId: string,
+  keys: KeyRing,
+  now: number,
+): string[] | null {
+  if (now - fresh.createdAt > FRESH_CODES_TIMEOUT_MS) return null;
+  const codes = decrypt(fresh.codes, keys, associatedData.freshRecoveryCodes(userId));
+  return codes === null ? null : codes.split(',');
 }

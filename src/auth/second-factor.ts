@@ -1,6 +1,6 @@
 import type { Db } from '../db/knex.ts';
 import { recordAuditEvent } from './audit.ts';
-import { decrypt, type KeyRing } from './encryption.ts';
+import { associatedData, decrypt, type KeyRing } from './encryption.ts';
 import {
   ACCOUNT_SECOND_FACTOR_MAX_FAILURES,
   ACCOUNT_SECOND_FACTOR_WINDOW_MS,
@@ -59,10 +59,6 @@ export interface SecondFactorInput {
   now: Date;
   keys: KeyRing;
   window: number;
-}
-
-export function totpAssociatedData(userId: string): string {
-  return `totp:${userId}`;
 }
 
 /**
@@ -243,7 +239,11 @@ async function checkCode(trx: Db, input: Checked, signingIn: boolean): Promise<C
   const totpCode = input.accept !== 'recovery_code' ? parseTotpCode(input.code) : null;
   if (totpCode) {
     if (!user.totpSecretEncrypted) return { ok: false, reason: 'wrong_code', driftMinutes: null };
-    const secret = decrypt(user.totpSecretEncrypted, input.keys, totpAssociatedData(user.id));
+    const secret = decrypt(
+      user.totpSecretEncrypted,
+      input.keys,
+      associatedData.totpSecret(user.id),
+    );
     if (secret === null) return { ok: false, reason: 'unavailable', driftMinutes: null };
     const step = await matchingStep(secret, totpCode, input.now.getTime(), input.window);
     if (step === null) {

@@ -1,5 +1,7 @@
 import crypto from 'node:crypto';
 import type { Db } from '../db/knex.ts';
+import { recordAuditEvent } from './audit.ts';
+import type { RequestOrigin } from './sign-in.ts';
 
 /**
  * Ends every session of a user except `keepSid` (the one making the change), if given, and
@@ -10,8 +12,9 @@ import type { Db } from '../db/knex.ts';
 export async function endUserSessions(
   db: Db,
   userId: string,
-  keepSid?: string,
+  options: { keepSid?: string } = {},
 ): Promise<{ ended: number; generation: number }> {
+  const { keepSid } = options;
   const [row] = await db('users')
     .where({ id: userId })
     .increment('session_generation', 1)
@@ -20,6 +23,28 @@ export async function endUserSessions(
   if (keepSid) query.whereNot({ sid: keepSid });
   const ended = await query.delete();
   return { ended, generation: Number(row?.session_generation ?? 0) };
+}
+
+/**
+ * "Sign out everywhere" (by an administrator, keepSid unset) or "sign out my other sessions" (the
+ * person, keeping the session that asks): the sessions end and the event is audited, together.
+ */
+export async function endOtherSessions(
+  db: Db,
+  input: { userId: string; actorId: string; keepSid?: string; origin: RequestOrigin; now: Date },
+): Promise<{ ended: number; generation: number }> {
+  return db.transaction(async (trx) => {
+    const result = await endUserSessions(trx, input.userId, { keepSid: input.keepSid });
+    await recordAuditEvent(trx, {
+      event: 'sessions_ended',
+      userId: input.userId,
+      actorId: input.actorId,
+      ...input.origin,
+      details: { count: result.ended },
+      at: input.now,
+    });
+    return result;
+  });
 }
 
 /**

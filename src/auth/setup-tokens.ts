@@ -1,5 +1,7 @@
 import crypto from 'node:crypto';
 import type { Db } from '../db/knex.ts';
+import { recordAuditEvent } from './audit.ts';
+import type { RequestOrigin } from './sign-in.ts';
 import { createUser, type CreateUserResult } from './users.ts';
 
 function hashToken(token: string): string {
@@ -29,14 +31,15 @@ export async function isSetupTokenValid(db: Db, token: string): Promise<boolean>
 export type FirstAdminResult = CreateUserResult | { ok: false; reason: 'invalid_token' };
 
 /**
- * Consumes the token and creates the first admin in one transaction. The DELETE … RETURNING makes
- * the token single use even under concurrent requests, and the table lock keeps a second user from
- * appearing between the "no user yet" check and the insert.
+ * Consumes the token and creates the first admin in one transaction, audited and counted as their
+ * first sign-in (they are signed in straight away). The DELETE … RETURNING makes the token single
+ * use even under concurrent requests, and the table lock keeps a second user from appearing
+ * between the "no user yet" check and the insert.
  */
 export async function createFirstAdmin(
   db: Db,
   token: string,
-  input: { email: string; passwordHash: string },
+  input: { email: string; passwordHash: string; origin: RequestOrigin; now: Date },
 ): Promise<FirstAdminResult> {
   return db.transaction(async (trx) => {
     await trx.raw('LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE');
@@ -50,6 +53,20 @@ export async function createFirstAdmin(
       await trx('setup_tokens').delete();
       return { ok: false, reason: 'invalid_token' } as const;
     }
-    return createUser(trx, { email: input.email, passwordHash: input.passwordHash, role: 'admin' });
+    const created = await createUser(trx, {
+      email: input.email,
+      passwordHash: input.passwordHash,
+      role: 'admin',
+    });
+    if (!created.ok) return created;
+    await trx('users').where({ id: created.user.id }).update({ last_sign_in_at: input.now });
+    await recordAuditEvent(trx, {
+      event: 'first_admin_created',
+      userId: created.user.id,
+      actorId: created.user.id,
+      ...input.origin,
+      at: input.now,
+    });
+    return created;
   });
 }

@@ -131,32 +131,18 @@ export async function markSignIn(
 }
 
 /**
- * A sign-in with the password alone (no 2FA): marks it and returns the notices. (With 2FA,
- * verifySecondFactor marks the sign-in and reads the facts in its own transaction.)
+ * A sign-in with the password alone (no 2FA): marks it and returns what happened since the last
+ * one. (With 2FA, verifySecondFactor marks the sign-in and reads the facts in its own transaction.)
  */
-export async function completePasswordSignIn(db: Db, user: User, now: Date, origin: RequestOrigin) {
+export async function completePasswordSignIn(
+  db: Db,
+  user: User,
+  now: Date,
+  origin: RequestOrigin,
+): Promise<SinceLastSignIn> {
   const row = (await db
     .first(sinceLastSignInColumns(db, user, ''))
     .fromRaw('(SELECT 1) AS one')) as Parameters<typeof sinceLastSignInFrom>[0];
   await markSignIn(db, user, { now, origin, method: 'password', lastSignInSet: false });
-  return signInNotices(sinceLastSignInFrom(row));
-}
-
-/**
- * What the person is told when a sign-in completes: that someone entered their password but failed
- * the second step since their last visit (ASVS 6.3.5), or that an administrator reset their 2FA.
- */
-export function signInNotices({ failedSecondSteps, resetByAdmin }: SinceLastSignIn): string[] {
-  const notices: string[] = [];
-  const failures = failedSecondSteps;
-  if (failures > 0) {
-    notices.push(
-      `Since your last visit, someone entered your password correctly but failed the second step ${failures === 1 ? 'once' : `${failures} times`}. If that was not you, change your password now.`,
-    );
-  }
-  if (resetByAdmin)
-    notices.push(
-      'An administrator reset your two-factor authentication. Turn it on again in your settings.',
-    );
-  return notices;
+  return sinceLastSignInFrom(row);
 }

@@ -1,11 +1,10 @@
 import { rotateTotpSecrets } from '../auth/key-rotation.ts';
-import { keyRingOf } from '../config.ts';
 import { fail, withDatabase } from './shared.ts';
 
 // Re-encrypts every TOTP secret with TOTP_ENCRYPTION_KEY. Retired keys go in TOTP_ENCRYPTION_OLD_KEYS.
 const { report, keyId } = await withDatabase(async (db, config) => ({
-  report: await rotateTotpSecrets(db, keyRingOf(config)),
-  keyId: config.totpKey.id,
+  report: await rotateTotpSecrets(db, config.totpKeys),
+  keyId: config.totpKeys.current.id,
 }));
 console.log(
   `Re-encrypted ${report.rotated} TOTP secret(s) with key ${keyId}; ${report.alreadyCurrent} already used it; ${report.failedUserIds.length} could not be decrypted.`,

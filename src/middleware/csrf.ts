@@ -25,13 +25,7 @@ export const rejectCrossSite: RequestHandler = (req, _res, next) => {
   }
   if (crossSite || foreignOrigin) {
     req.log.warn({ site, origin }, 'cross-site request refused');
-    return next(
-      new HttpError(
-        403,
-        'This form came from another website',
-        'Keygate only accepts forms sent from its own pages. If you meant to do this, open Keygate directly and try again.',
-      ),
-    );
+    return next(new HttpError(403, req.t.errors.crossSite()));
   }
   next();
 };

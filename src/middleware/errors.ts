@@ -1,13 +1,14 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { en, type PageText } from '../messages/index.ts';
 
-/** An expected HTTP failure: the message is safe to show to the person. */
+/** An expected HTTP failure: its page text (from messages/) is safe to show to the person. */
 export class HttpError extends Error {
   readonly status: number;
   readonly title: string;
-  constructor(status: number, title: string, message: string) {
-    super(message);
+  constructor(status: number, page: PageText) {
+    super(page.message);
     this.status = status;
-    this.title = title;
+    this.title = page.title;
   }
 }
 
@@ -40,47 +41,24 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 }
 
 /** Errors that body-parser and csurf raise for bad requests, mapped to a page a person can act on. */
-function describeClientError(error: {
-  type?: string;
-  code?: string;
-  status?: number;
-}): HttpError | null {
-  if (error.code === 'EBADCSRFTOKEN') {
-    return new HttpError(
-      403,
-      'This form has expired',
-      'This form expired or was opened in another tab or browser. Go back, reload the page and try again.',
-    );
-  }
+function describeClientError(
+  error: { type?: string; code?: string; status?: number },
+  t: typeof en,
+): HttpError | null {
+  if (error.code === 'EBADCSRFTOKEN') return new HttpError(403, t.errors.formExpired());
   switch (error.type) {
     case 'entity.too.large':
-      return new HttpError(
-        413,
-        'That was too much to send',
-        'The form you sent was larger than Keygate accepts. Go back and shorten what you typed.',
-      );
+      return new HttpError(413, t.errors.tooLarge());
     case 'parameters.too.many':
-      return new HttpError(
-        413,
-        'That was too much to send',
-        'The form you sent had more fields than Keygate accepts.',
-      );
+      return new HttpError(413, t.errors.tooManyFields());
     case 'charset.unsupported':
     case 'encoding.unsupported':
-      return new HttpError(
-        415,
-        'That could not be read',
-        'The form was sent in an encoding Keygate does not read. Send it as UTF-8 from the page itself.',
-      );
+      return new HttpError(415, t.errors.unsupportedEncoding());
     case 'entity.parse.failed':
     case 'request.aborted':
     case 'request.size.invalid':
     case 'stream.encoding.set':
-      return new HttpError(
-        400,
-        'That could not be read',
-        'The form could not be read. Go back, reload the page and try again.',
-      );
+      return new HttpError(400, t.errors.unreadable());
   }
   if (
     error.status === 400 ||
@@ -88,23 +66,13 @@ function describeClientError(error: {
     error.status === 405 ||
     error.status === 414
   ) {
-    return new HttpError(
-      error.status,
-      'That request could not be handled',
-      'Check the address and try again.',
-    );
+    return new HttpError(error.status, t.errors.badRequest());
   }
   return null;
 }
 
-export const notFound: RequestHandler = (_req, _res, next) => {
-  next(
-    new HttpError(
-      404,
-      'Page not found',
-      'There is nothing at this address. Check it, or go back to the start.',
-    ),
-  );
+export const notFound: RequestHandler = (req, _res, next) => {
+  next(new HttpError(404, req.t.errors.notFound()));
 };
 
 /**
@@ -113,25 +81,16 @@ export const notFound: RequestHandler = (_req, _res, next) => {
  * generic page. No stack trace ever reaches the response.
  */
 export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
+  const t = req.t ?? en;
   let page: HttpError;
   if (error instanceof HttpError) {
     page = error;
   } else if (isDatabaseUnavailable(error)) {
     req.log.error({ err: error }, 'database unavailable');
-    page = new HttpError(
-      503,
-      'Keygate is temporarily unavailable',
-      'Keygate cannot reach its database right now. Nothing you sent was lost or half-saved. Please try again in a minute.',
-    );
+    page = new HttpError(503, t.errors.databaseUnavailable());
     res.set('Retry-After', '30');
   } else {
-    page =
-      describeClientError(error) ??
-      new HttpError(
-        500,
-        'Something went wrong',
-        'Keygate hit an unexpected problem. Please try again. If it keeps happening, tell your administrator the reference below.',
-      );
+    page = describeClientError(error, t) ?? new HttpError(500, t.errors.unexpected());
     if (page.status >= 500) req.log.error({ err: error }, 'unhandled error');
     else
       req.log.warn(
@@ -154,7 +113,7 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
     (renderError, html) => {
       if (renderError) {
         req.log.error({ err: renderError }, 'error page failed to render');
-        res.type('text/plain').send(`${page.title}. ${page.message} (reference ${req.id})`);
+        res.type('text/plain').send(t.errors.plain(page, req.id));
         return;
       }
       res.send(html);

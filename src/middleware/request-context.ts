@@ -1,19 +1,14 @@
 import crypto from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { Logger } from '../logger.ts';
-
-declare module 'express-serve-static-core' {
-  interface Request {
-    id: string;
-    log: Logger;
-  }
-}
+import { messagesFor } from '../messages/index.ts';
 
 /**
  * Gives every request an id (sent back as X-Request-Id and shown on error pages) and a logger that
  * stamps it on every line, and logs one line per response: method, path (never the query string,
  * which can carry a setup token), status and duration. The per-request child logger is made on
- * first use: most requests log only their one response line, which needs no child.
+ * first use: most requests log only their one response line, which needs no child. It also picks
+ * the wording the request's pages and messages use (`req.t`, `res.locals.t`).
  */
 export function requestContext(logger: Logger): RequestHandler {
   return (req, res, next) => {
@@ -26,6 +21,8 @@ export function requestContext(logger: Logger): RequestHandler {
       enumerable: true,
       get: () => (child ??= logger.child({ reqId: id })),
     });
+    req.t = messagesFor(req.get('accept-language'));
+    res.locals.t = req.t;
     res.set('X-Request-Id', id);
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;

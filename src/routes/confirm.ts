@@ -1,36 +1,44 @@
-import { Router, type Response } from 'express';
-import type { AppDeps } from '../app.ts';
+import { Router, type RequestHandler, type Response } from 'express';
 import { recordAuditEvent } from '../auth/audit.ts';
 import { reauthenticate } from '../auth/reauthentication.ts';
-import { keyRingOf } from '../config.ts';
-import { requireAuth } from '../middleware/auth.ts';
-import { refreshAuthentication } from '../middleware/session.ts';
+import type { AppDeps } from '../deps.ts';
+import { currentUser, originOf } from '../http.ts';
+import { requireAuth } from '../middleware/guards.ts';
+import { refreshAuthentication } from '../middleware/session/state.ts';
+import { paths } from '../paths.ts';
 import { parseForm, safeReturnPath, type FieldErrors } from '../validation/forms.ts';
 import { confirmForm } from '../validation/two-factor.ts';
-import { originOf } from './auth.ts';
-import { reauthenticationFailure } from './two-factor.ts';
+import { reauthenticationFailure } from './code-answers.ts';
 
 /**
  * "Confirm it's you": re-enter the password (and a code when 2FA is on) before a sensitive
  * action. Success starts a new session id with a fresh authentication time, then continues.
+ *
+ *   GET  /confirm   requireAuth → showConfirm
+ *   POST /confirm   requireAuth → confirm
  */
-export function confirmRoutes({ db, config, clock }: AppDeps): Router {
-  const router = Router();
-  const render = (res: Response, status: number, next: string, errors: FieldErrors) =>
-    res.status(status).render('auth/confirm', { next, errors });
+export function confirmRoutes(deps: AppDeps): Router {
+  return Router()
+    .get(paths.confirm, requireAuth, showConfirm)
+    .post(paths.confirm, requireAuth, confirm(deps));
+}
 
-  router.get('/confirm', requireAuth, (req, res) => {
-    render(res, 200, safeReturnPath(req.query.next), {});
-  });
+function renderConfirm(res: Response, status: number, next: string, errors: FieldErrors) {
+  res.status(status).render('auth/confirm', { next, errors });
+}
 
-  router.post('/confirm', requireAuth, async (req, res) => {
+const showConfirm: RequestHandler = (req, res) => {
+  renderConfirm(res, 200, safeReturnPath(req.query.next), {});
+};
+
+function confirm({ db, config, clock }: AppDeps): RequestHandler {
+  return async function confirm(req, res) {
     const next = safeReturnPath((req.body as { next?: unknown } | undefined)?.next);
     const form = parseForm(confirmForm, req.body);
-    const user = req.user!;
-    const twoFactorOn = user.totpEnabledAt !== null;
-    if (!form.ok) return render(res, 400, next, form.errors);
-    if (twoFactorOn && !form.data.code)
-      return render(res, 400, next, { code: 'Enter a code from your app or a recovery code.' });
+    const user = currentUser(req);
+    if (!form.ok) return renderConfirm(res, 400, next, form.errors);
+    if (user.totpEnabledAt !== null && !form.data.code)
+      return renderConfirm(res, 400, next, { code: req.t.reauthentication.enterCode() });
 
     const now = new Date(clock.now());
     const origin = originOf(req);
@@ -40,17 +48,15 @@ export function confirmRoutes({ db, config, clock }: AppDeps): Router {
       code: form.data.code,
       origin,
       now,
-      keys: keyRingOf(config),
+      keys: config.totpKeys,
       window: config.totpWindow,
     });
     if (!result.ok) {
-      const failure = reauthenticationFailure(result);
-      return render(res, failure.status, next, failure.errors);
+      const failure = reauthenticationFailure(req, result);
+      return renderConfirm(res, failure.status, next, failure.errors);
     }
     await refreshAuthentication(req, now.getTime());
     await recordAuditEvent(db, { event: 'reauthenticated', userId: user.id, ...origin, at: now });
     res.redirect(303, next);
-  });
-
-  return router;
+  };
 }

@@ -1,10 +1,16 @@
-import { Router } from 'express';
-import { requireAuth } from '../middleware/auth.ts';
+import { Router, type RequestHandler } from 'express';
+import { requireAuth } from '../middleware/guards.ts';
+import { paths } from '../paths.ts';
 
+/**
+ * The signed-in start page.
+ *
+ *   GET  /   requireAuth → showHome
+ */
 export function homeRoutes(): Router {
-  const router = Router();
-  router.get('/', requireAuth, (_req, res) => {
-    res.render('home/index');
-  });
-  return router;
+  return Router().get(paths.home, requireAuth, showHome);
 }
+
+const showHome: RequestHandler = (_req, res) => {
+  res.render('home/index');
+};

@@ -1,279 +1,114 @@
-import { Router, type Request, type Response } from 'express';
-import QRCode from 'qrcode';
-import type { AppDeps } from '../app.ts';
-import { decrypt, encrypt } from '../auth/encryption.ts';
-import {
-  ENROLMENT_MAX_FAILURES,
-  ENROLMENT_TIMEOUT_MS,
-  FRESH_CODES_TIMEOUT_MS,
-} from '../auth/limits.ts';
-import { countUnusedRecoveryCodes, formatRecoveryCode } from '../auth/recovery-codes.ts';
-import { reauthenticate } from '../auth/reauthentication.ts';
-import { endUserSessions } from '../auth/sessions.ts';
-import {
-  clockDriftMinutes,
-  formatSecretForHumans,
-  generateTotpSecret,
-  matchingStep,
-  parseTotpCode,
-  totpUri,
-} from '../auth/totp.ts';
-import { disableTwoFactor, enableTwoFactor, regenerateRecoveryCodes } from '../auth/two-factor.ts';
-import { keyRingOf } from '../config.ts';
-import { requireAuth, requireRecentAuth } from '../middleware/auth.ts';
-import { HttpError } from '../middleware/errors.ts';
-import { refreshAuthentication, setFlash } from '../middleware/session.ts';
-import { parseForm, safeReturnPath, type FieldErrors } from '../validation/forms.ts';
-import { codeForm, disableForm } from '../validation/two-factor.ts';
-import { originOf } from './auth.ts';
-import { reauthenticationFailure, secondFactorMessage } from './two-factor.ts';
+import { Router, type RequestHandler, type Response } from 'express';
+import { changePassword } from '../auth/account.ts';
+import { recentActivity } from '../auth/activity.ts';
+import { LOW_RECOVERY_CODES } from '../auth/limits.ts';
+import { countUnusedRecoveryCodes } from '../auth/recovery-codes.ts';
+import { endOtherSessions, endSessionByHandle, listUserSessions } from '../auth/sessions.ts';
+import type { AppDeps } from '../deps.ts';
+import { currentUser, originOf } from '../http.ts';
+import { setFlash } from '../middleware/flash.ts';
+import { requireAuth, requireRecentAuth } from '../middleware/guards.ts';
+import { refreshAuthentication } from '../middleware/session/state.ts';
+import { paths } from '../paths.ts';
+import { changePasswordForm, endSessionForm } from '../validation/account.ts';
+import { parseForm, type FieldErrors } from '../validation/forms.ts';
+import { activityRows, sessionRows } from './view-models.ts';
 
-// Pending secrets and fresh codes live in the session, encrypted and bound to the user and purpose.
-const enrolmentData = (userId: string) => `enrolment:${userId}`;
-const freshCodesData = (userId: string) => `recovery-codes:${userId}`;
+/**
+ * The person's own account: the settings overview, password, sessions and activity.
+ *
+ *   GET  /settings                       requireAuth → showSettings
+ *   GET  /settings/password              requireAuth → recent → showPasswordForm
+ *   POST /settings/password              requireAuth → recent → changeOwnPassword
+ *   POST /settings/sessions/end          requireAuth → endOneSession
+ *   POST /settings/sessions/end-others   requireAuth → endOtherOwnSessions
+ */
+export function settingsRoutes(deps: AppDeps): Router {
+  const recent = requireRecentAuth(deps.config.recentAuthWindowMs, deps.clock);
+  return Router()
+    .use(paths.settings, requireAuth)
+    .get(paths.settings, showSettings(deps))
+    .get(paths.password, recent, showPasswordForm)
+    .post(paths.password, recent, changeOwnPassword(deps))
+    .post(paths.endSession, endOneSession(deps))
+    .post(paths.endOtherSessions, endOtherOwnSessions(deps));
+}
 
-export function settingsRoutes({ db, config, clock }: AppDeps): Router {
-  const router = Router();
-  const keys = keyRingOf(config);
-  const recent = (back?: string) => requireRecentAuth(config.recentAuthWindowMs, clock, back);
-  router.use('/settings', requireAuth);
-
-  /** The secret of the enrolment in progress, or null if there is none (or it expired). */
-  const enrolmentSecret = (req: Request): string | null => {
-    const enrolment = req.session.enrolment;
-    if (!enrolment) return null;
-    if (clock.now() - enrolment.startedAt > ENROLMENT_TIMEOUT_MS) {
-      delete req.session.enrolment;
-      return null;
-    }
-    return decrypt(enrolment.secret, keys, enrolmentData(req.user!.id));
-  };
-
-  const freshCodes = (req: Request): string[] | null => {
-    const fresh = req.session.freshCodes;
-    if (!fresh) return null;
-    if (clock.now() - fresh.createdAt > FRESH_CODES_TIMEOUT_MS) {
-      delete req.session.freshCodes;
-      return null;
-    }
-    const codes = decrypt(fresh.codes, keys, freshCodesData(req.user!.id));
-    return codes === null ? null : codes.split(',');
-  };
-
-  const keepFreshCodes = (req: Request, codes: string[]) => {
-    req.session.freshCodes = {
-      codes: encrypt(codes.join(','), keys, freshCodesData(req.user!.id)),
-      createdAt: clock.now(),
-    };
-  };
-
-  // Enrolment: start (POST), show the QR code (GET), confirm with a first code (POST).
-  router.post('/settings/2fa/setup', recent(), (req, res) => {
-    if (req.user!.totpEnabledAt) {
-      setFlash(req, 'info', 'Two-factor authentication is already on.');
-      return res.redirect(303, '/settings');
-    }
-    const secret = generateTotpSecret();
-    req.session.enrolment = {
-      secret: encrypt(secret, keys, enrolmentData(req.user!.id)),
-      startedAt: clock.now(),
-      failures: 0,
-    };
-    res.redirect(303, '/settings/2fa/setup');
-  });
-
-  const renderSetup = async (
-    req: Request,
-    res: Response,
-    secret: string,
-    status: number,
-    errors: FieldErrors,
-  ) => {
-    const uri = totpUri(config.appName, req.user!.email, secret);
-    const qr = await QRCode.toDataURL(uri, { errorCorrectionLevel: 'M', margin: 2, scale: 6 });
-    res
-      .status(status)
-      .render('settings/setup', { qr, uri, key: formatSecretForHumans(secret), errors });
-  };
-
-  router.get('/settings/2fa/setup', recent(), async (req, res) => {
-    if (req.user!.totpEnabledAt) return res.redirect(303, '/settings');
-    const secret = enrolmentSecret(req);
-    if (!secret) return res.render('settings/setup-start');
-    await renderSetup(req, res, secret, 200, {});
-  });
-
-  router.post('/settings/2fa/confirm', recent('/settings/2fa/setup'), async (req, res) => {
-    const user = req.user!;
-    const secret = enrolmentSecret(req);
-    if (!secret || user.totpEnabledAt) {
-      setFlash(
-        req,
-        'info',
-        user.totpEnabledAt
-          ? 'Two-factor authentication is already on.'
-          : 'That setup expired. Start again to get a new key.',
-      );
-      return res.redirect(303, user.totpEnabledAt ? '/settings' : '/settings/2fa/setup');
-    }
-    const form = parseForm(codeForm, req.body);
-    if (!form.ok) return renderSetup(req, res, secret, 400, form.errors);
-    const code = parseTotpCode(form.data.code);
+function showSettings({ db, clock }: AppDeps): RequestHandler {
+  return async function showSettings(req, res) {
+    const user = currentUser(req);
     const now = clock.now();
-    const step = code ? await matchingStep(secret, code, now, config.totpWindow) : null;
-    if (step === null) {
-      const enrolment = req.session.enrolment!;
-      enrolment.failures += 1;
-      if (enrolment.failures >= ENROLMENT_MAX_FAILURES) {
-        delete req.session.enrolment;
-        setFlash(
-          req,
-          'error',
-          'Too many wrong codes, so that key was discarded. Start again with a new one.',
-        );
-        return res.redirect(303, '/settings/2fa/setup');
-      }
-      const drift = code ? await clockDriftMinutes(secret, code, now, config.totpWindow) : null;
-      const message = code
-        ? secondFactorMessage({ ok: false, reason: 'invalid_code', driftMinutes: drift }, 'totp')
-        : 'Enter the 6-digit code your app shows for Keygate.';
-      return renderSetup(req, res, secret, 400, { code: message });
-    }
-    const result = await enableTwoFactor(db, {
-      userId: user.id,
-      secret,
-      step,
-      keys,
-      now: new Date(now),
-      origin: originOf(req),
-    });
-    delete req.session.enrolment;
-    if (!result.ok) {
-      setFlash(req, 'info', 'Two-factor authentication is already on.');
-      return res.redirect(303, '/settings');
-    }
-    const { generation } = await endUserSessions(db, user.id, req.sessionID);
-    await refreshAuthentication(req, now, generation);
-    req.log.info(
-      { event: 'two_factor_enabled', userId: user.id },
-      'two-factor authentication enabled',
-    );
-    keepFreshCodes(req, result.recoveryCodes);
-    setFlash(req, 'success', 'Two-factor authentication is on. Save your recovery codes now.');
-    res.redirect(303, '/settings/2fa/recovery-codes');
-  });
-
-  // Recovery codes: shown (and downloadable) until the person says they saved them.
-  router.get('/settings/2fa/recovery-codes', async (req, res) => {
-    const codes = freshCodes(req);
-    const codesLeft = await countUnusedRecoveryCodes(db, req.user!.id);
-    res.render('settings/recovery-codes', {
-      codes: codes?.map(formatRecoveryCode) ?? null,
+    const [codesLeft, sessions, activity] = await Promise.all([
+      user.totpEnabledAt ? countUnusedRecoveryCodes(db, user.id) : Promise.resolve(0),
+      listUserSessions(db, user.id, req.sessionID, new Date(now)),
+      recentActivity(db, user.id),
+    ]);
+    res.render('settings/index', {
       codesLeft,
+      lowCodes: codesLeft <= LOW_RECOVERY_CODES,
+      sessions: sessionRows(sessions, now),
+      activity: activityRows(req, activity, 'self', now),
     });
-  });
+  };
+}
 
-  router.get('/settings/2fa/recovery-codes.txt', (req, res) => {
-    const codes = freshCodes(req);
-    if (!codes)
-      throw new HttpError(
-        404,
-        'Nothing to download',
-        'Recovery codes can be downloaded only right after they are made. Make a new set from your settings.',
-      );
-    const body = [
-      `${config.appName} recovery codes for ${req.user!.email}`,
-      'Each code works once. Keep them somewhere safe.',
-      '',
-      ...codes.map(formatRecoveryCode),
-      '',
-    ].join('\r\n');
-    res.attachment(
-      `${config.appName.toLowerCase().replace(/[^a-z0-9]+/g, '-')}-recovery-codes.txt`,
-    );
-    res.type('text/plain; charset=utf-8').send(body);
-  });
+function renderPasswordForm(res: Response, status: number, errors: FieldErrors) {
+  res.status(status).render('settings/password', { errors });
+}
 
-  router.post('/settings/2fa/recovery-codes/saved', (req, res) => {
-    delete req.session.freshCodes;
-    res.redirect(303, '/settings');
-  });
+const showPasswordForm: RequestHandler = (_req, res) => renderPasswordForm(res, 200, {});
 
-  router.get('/settings/2fa/recovery-codes/regenerate', recent(), (req, res) => {
-    if (!req.user!.totpEnabledAt) return res.redirect(303, '/settings');
-    res.render('settings/regenerate');
-  });
-
-  router.post('/settings/2fa/recovery-codes/regenerate', recent(), async (req, res) => {
-    const user = req.user!;
-    if (!user.totpEnabledAt) return res.redirect(303, '/settings');
-    const codes = await regenerateRecoveryCodes(db, {
-      userId: user.id,
-      now: new Date(clock.now()),
+function changeOwnPassword({ db, config, clock }: AppDeps): RequestHandler {
+  return async function changeOwnPassword(req, res) {
+    const form = parseForm(changePasswordForm, req.body);
+    if (!form.ok) return renderPasswordForm(res, 400, form.errors);
+    const user = currentUser(req);
+    const now = new Date(clock.now());
+    const result = await changePassword(db, {
+      user,
+      currentPassword: form.data.currentPassword,
+      newPassword: form.data.newPassword,
+      bcryptCost: config.bcryptCost,
+      keepSid: req.sessionID,
+      now,
       origin: originOf(req),
     });
-    req.log.info(
-      { event: 'recovery_codes_regenerated', userId: user.id },
-      'recovery codes regenerated',
-    );
-    keepFreshCodes(req, codes);
-    setFlash(req, 'success', 'New recovery codes are ready. Your old ones no longer work.');
-    res.redirect(303, '/settings/2fa/recovery-codes');
-  });
+    if (!result.ok && result.reason === 'throttled')
+      return renderPasswordForm(res, 429, { currentPassword: req.t.settings.passwordThrottled() });
+    if (!result.ok)
+      return renderPasswordForm(res, 401, {
+        currentPassword: req.t.settings.wrongCurrentPassword(),
+      });
+    req.log.info({ event: 'password_changed', userId: user.id }, 'password changed');
+    // A new credential: a new session id too.
+    await refreshAuthentication(req, now.getTime(), { generation: result.generation });
+    setFlash(req, 'success', req.t.settings.passwordChanged(result.endedSessions));
+    res.redirect(303, paths.settings);
+  };
+}
 
-  router.get('/settings/2fa/recovery-used', async (req, res) => {
-    const codesLeft = await countUnusedRecoveryCodes(db, req.user!.id);
-    res.render('settings/recovery-used', { codesLeft, next: safeReturnPath(req.query.next) });
-  });
+function endOneSession({ db }: AppDeps): RequestHandler {
+  return async function endOneSession(req, res) {
+    const form = parseForm(endSessionForm, req.body);
+    const ended = form.ok && (await endSessionByHandle(db, currentUser(req).id, form.data.session));
+    setFlash(req, ended ? 'success' : 'info', req.t.settings.sessionEnded(ended));
+    res.redirect(303, `${paths.settings}#sessions`);
+  };
+}
 
-  // Turning 2FA off needs the password and a current code, on the form itself.
-  const renderDisable = (res: Response, status: number, errors: FieldErrors) =>
-    res.status(status).render('settings/disable', { errors });
-
-  router.get('/settings/2fa/disable', (req, res) => {
-    if (!req.user!.totpEnabledAt) return res.redirect(303, '/settings');
-    renderDisable(res, 200, {});
-  });
-
-  router.post('/settings/2fa/disable', async (req, res) => {
-    const user = req.user!;
-    if (!user.totpEnabledAt) return res.redirect(303, '/settings');
-    const form = parseForm(disableForm, req.body);
-    if (!form.ok) return renderDisable(res, 400, form.errors);
-    const now = new Date(clock.now());
-    const origin = originOf(req);
-    const result = await reauthenticate(db, {
-      user,
-      password: form.data.password,
-      code: form.data.code,
-      origin,
-      now,
-      keys,
-      window: config.totpWindow,
-    });
-    if (!result.ok) {
-      const failure = reauthenticationFailure(result);
-      return renderDisable(res, failure.status, failure.errors);
-    }
-    const { generation } = await disableTwoFactor(db, {
+function endOtherOwnSessions({ db, clock }: AppDeps): RequestHandler {
+  return async function endOtherOwnSessions(req, res) {
+    const user = currentUser(req);
+    const now = clock.now();
+    const { ended, generation } = await endOtherSessions(db, {
       userId: user.id,
-      now,
-      origin,
+      actorId: user.id,
       keepSid: req.sessionID,
+      origin: originOf(req),
+      now: new Date(now),
     });
-    await refreshAuthentication(req, now.getTime(), generation);
-    req.log.info(
-      { event: 'two_factor_disabled', userId: user.id },
-      'two-factor authentication disabled',
-    );
-    delete req.session.freshCodes;
-    setFlash(
-      req,
-      'success',
-      'Two-factor authentication is off. Your other sessions were signed out.',
-    );
-    res.redirect(303, '/settings');
-  });
-
-  return router;
+    await refreshAuthentication(req, now, { generation });
+    setFlash(req, 'success', req.t.settings.otherSessionsEnded(ended));
+    res.redirect(303, `${paths.settings}#sessions`);
+  };
 }

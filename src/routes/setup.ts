@@ -1,42 +1,40 @@
-import { Router } from 'express';
-import type { AppDeps } from '../app.ts';
-import { recordAuditEvent } from '../auth/audit.ts';
+import { Router, type RequestHandler } from 'express';
 import { hashPassword } from '../auth/passwords.ts';
 import { createFirstAdmin, isSetupTokenValid } from '../auth/setup-tokens.ts';
 import { hasAnyUser } from '../auth/users.ts';
+import type { AppDeps } from '../deps.ts';
+import { originOf } from '../http.ts';
 import { HttpError } from '../middleware/errors.ts';
-import { startSignedInSession } from '../middleware/session.ts';
+import { startSignedInSession } from '../middleware/session/state.ts';
+import { paths } from '../paths.ts';
 import { parseForm, textField } from '../validation/forms.ts';
 import { setupForm } from '../validation/setup.ts';
-import { originOf } from './auth.ts';
 
-const setupDone = () =>
-  new HttpError(
-    410,
-    'Setup is already complete',
-    'An administrator already exists. Sign in instead, or ask an administrator for an account.',
-  );
-const badLink = () =>
-  new HttpError(
-    403,
-    'This setup link does not work',
-    'The link is wrong or was replaced by a newer one. Use the link printed most recently when Keygate started.',
-  );
+/**
+ * The first administrator, from the one-time link Keygate prints while it has no user.
+ *
+ *   GET  /setup   showSetup
+ *   POST /setup   createAdmin   (then signed in, on to /)
+ */
+export function setupRoutes(deps: AppDeps): Router {
+  return Router().get(paths.setup, showSetup(deps)).post(paths.setup, createAdmin(deps));
+}
 
-export function setupRoutes({ db, config, clock }: AppDeps): Router {
-  const router = Router();
-  const tokenParam = textField('Setup token', { max: 200 });
+const tokenParam = textField('Setup token', { max: 200 });
 
-  router.get('/setup', async (req, res) => {
-    if (await hasAnyUser(db)) throw setupDone();
+function showSetup({ db }: AppDeps): RequestHandler {
+  return async function showSetup(req, res) {
+    if (await hasAnyUser(db)) throw new HttpError(410, req.t.setup.done());
     const token = tokenParam.safeParse(req.query.token);
     if (!token.success || !token.data || !(await isSetupTokenValid(db, token.data)))
-      throw badLink();
+      throw new HttpError(403, req.t.setup.badLink());
     res.render('setup/index', { values: { token: token.data, email: '' }, errors: {} });
-  });
+  };
+}
 
-  router.post('/setup', async (req, res) => {
-    if (await hasAnyUser(db)) throw setupDone();
+function createAdmin({ db, config, clock }: AppDeps): RequestHandler {
+  return async function createAdmin(req, res) {
+    if (await hasAnyUser(db)) throw new HttpError(410, req.t.setup.done());
     const form = parseForm(setupForm, req.body);
     const body = (req.body ?? {}) as { token?: unknown; email?: unknown };
     const values = {
@@ -44,34 +42,23 @@ export function setupRoutes({ db, config, clock }: AppDeps): Router {
       email: typeof body.email === 'string' ? body.email.slice(0, 254) : '',
     };
     if (!form.ok) {
-      if (form.errors.token) throw badLink();
+      if (form.errors.token) throw new HttpError(403, req.t.setup.badLink());
       return res.status(400).render('setup/index', { values, errors: form.errors });
     }
     const passwordHash = await hashPassword(form.data.password, config.bcryptCost);
+    const now = clock.now();
     const result = await createFirstAdmin(db, form.data.token, {
       email: form.data.email,
       passwordHash,
+      origin: originOf(req),
+      now: new Date(now),
     });
-    if (!result.ok) throw badLink();
-
-    const now = clock.now();
-    await recordAuditEvent(db, {
-      event: 'first_admin_created',
-      userId: result.user.id,
-      actorId: result.user.id,
-      ...originOf(req),
-      at: new Date(now),
-    });
+    if (!result.ok) throw new HttpError(403, req.t.setup.badLink());
     req.log.info(
       { event: 'first_admin_created', userId: result.user.id },
       'first administrator created',
     );
     await startSignedInSession(req, result.user, now);
-    await db('users')
-      .where({ id: result.user.id })
-      .update({ last_sign_in_at: new Date(now) });
-    res.redirect(303, '/');
-  });
-
-  return router;
+    res.redirect(303, paths.home);
+  };
 }

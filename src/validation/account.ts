@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { textField } from './forms.ts';
 import { currentPasswordField, newPasswordField } from './passwords.ts';
+import { en } from '../messages/index.ts';
 
 export const changePasswordForm = z
   .object({
@@ -9,18 +10,18 @@ export const changePasswordForm = z
     confirmPassword: textField('Password confirmation', {
       max: 4096,
       trim: false,
-      required: 'Type the new password again.',
+      required: en.forms.typeNewPasswordAgain(),
     }),
   })
   .refine((form) => form.newPassword === form.confirmPassword, {
     path: ['confirmPassword'],
-    message: 'The two new passwords do not match.',
+    message: en.forms.newPasswordsDiffer(),
   })
   .refine((form) => form.newPassword !== form.currentPassword, {
     path: ['newPassword'],
-    message: 'Choose a password different from the current one.',
+    message: en.forms.sameAsCurrent(),
   });
 
 export const endSessionForm = z.object({
-  session: textField('Session', { max: 64, required: 'Choose a session to end.' }),
+  session: textField('Session', { max: 64, required: en.forms.chooseSession() }),
 });

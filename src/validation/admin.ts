@@ -1,13 +1,12 @@
 import { z } from 'zod';
 import { emailField, textField } from './forms.ts';
 import { newPasswordField } from './passwords.ts';
+import { en } from '../messages/index.ts';
 
 function choice<T extends string>(label: string, values: readonly T[]) {
   return textField(label, { max: 40 }).refine(
     (value): value is T => (values as readonly string[]).includes(value),
-    {
-      message: `${label} must be one of: ${values.filter(Boolean).join(', ')}.`,
-    },
+    { message: en.forms.oneOf(label, values) },
   ) as unknown as z.ZodType<T>;
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { en } from '../messages/index.ts';
 
 export type FieldErrors = Record<string, string>;
 
@@ -25,12 +26,12 @@ export function textField(
       if (Array.isArray(value)) {
         ctx.addIssue({
           code: 'custom',
-          message: `${label} was sent more than once. Fill it in once and try again.`,
+          message: en.forms.sentTwice(label),
         });
         return z.NEVER;
       }
       if (value !== undefined && typeof value !== 'string') {
-        ctx.addIssue({ code: 'custom', message: `${label} could not be read. Type it again.` });
+        ctx.addIssue({ code: 'custom', message: en.forms.unreadable(label) });
         return z.NEVER;
       }
       const text = options.trim === false ? (value ?? '') : (value ?? '').trim();
@@ -41,14 +42,14 @@ export function textField(
       if (UNREADABLE.test(text)) {
         ctx.addIssue({
           code: 'custom',
-          message: `${label} contains characters that cannot be used. Type it again.`,
+          message: en.forms.badCharacters(label),
         });
         return z.NEVER;
       }
       if ([...text].length > options.max) {
         ctx.addIssue({
           code: 'custom',
-          message: `${label} must be at most ${options.max} characters.`,
+          message: en.forms.tooLong(label, options.max),
         });
         return z.NEVER;
       }
@@ -59,9 +60,9 @@ export function textField(
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export function emailField() {
-  return textField('Email address', { max: 254, required: 'Enter your email address.' }).refine(
+  return textField('Email address', { max: 254, required: en.forms.enterEmail() }).refine(
     (email) => email === '' || EMAIL.test(email),
-    'Enter an email address like name@example.com.',
+    en.forms.emailShape(),
   );
 }
 

@@ -1,5 +1,6 @@
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordLength } from '../auth/passwords.ts';
 import { textField } from './forms.ts';
+import { en } from '../messages/index.ts';
 
 /**
  * A password being chosen: 12 to 128 characters of anything, spaces and emoji included, with no
@@ -9,19 +10,16 @@ export function newPasswordField(label = 'Password') {
   return textField(label, {
     max: 4096,
     trim: false,
-    required: `Enter a ${label.toLowerCase()}.`,
+    required: en.forms.enterNewPassword(label),
   }).superRefine((password, ctx) => {
     const length = passwordLength(password);
     if (length < PASSWORD_MIN_LENGTH) {
       ctx.addIssue({
         code: 'custom',
-        message: `${label} must be at least ${PASSWORD_MIN_LENGTH} characters.`,
+        message: en.forms.tooShort(label, PASSWORD_MIN_LENGTH),
       });
     } else if (length > PASSWORD_MAX_LENGTH) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `${label} must be at most ${PASSWORD_MAX_LENGTH} characters.`,
-      });
+      ctx.addIssue({ code: 'custom', message: en.forms.tooLong(label, PASSWORD_MAX_LENGTH) });
     }
   });
 }
@@ -31,9 +29,9 @@ export function currentPasswordField(label = 'Password') {
   return textField(label, {
     max: 4096,
     trim: false,
-    required: `Enter your ${label.toLowerCase()}.`,
+    required: en.forms.enterCurrentPassword(label),
   }).refine(
     (password) => passwordLength(password) <= PASSWORD_MAX_LENGTH,
-    `${label} must be at most ${PASSWORD_MAX_LENGTH} characters.`,
+    en.forms.tooLong(label, PASSWORD_MAX_LENGTH),
   );
 }

@@ -1,19 +1,20 @@
 import { z } from 'zod';
 import { emailField, textField } from './forms.ts';
 import { newPasswordField } from './passwords.ts';
+import { en } from '../messages/index.ts';
 
 export const setupForm = z
   .object({
-    token: textField('Setup token', { max: 200, required: 'This setup link is incomplete.' }),
+    token: textField('Setup token', { max: 200, required: en.forms.setupLinkIncomplete() }),
     email: emailField(),
     password: newPasswordField(),
     confirmPassword: textField('Password confirmation', {
       max: 4096,
       trim: false,
-      required: 'Type the password again.',
+      required: en.forms.typePasswordAgain(),
     }),
   })
   .refine((form) => form.password === form.confirmPassword, {
     path: ['confirmPassword'],
-    message: 'The two passwords do not match.',
+    message: en.forms.passwordsDiffer(),
   });

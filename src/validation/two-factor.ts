@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { textField } from './forms.ts';
 import { currentPasswordField } from './passwords.ts';
+import { en } from '../messages/index.ts';
 
 /** The second step of sign-in and the enrolment confirmation: one field, `code`. */
 export const codeForm = z.object({
-  code: textField('Code', { max: 64, required: 'Enter the code.' }),
+  code: textField('Code', { max: 64, required: en.forms.enterCode() }),
 });
 
 /** "Confirm it's you": the password, plus a code when 2FA is on (checked by the handler). */
@@ -16,5 +17,5 @@ export const confirmForm = z.object({
 /** Turning 2FA off needs both factors. */
 export const disableForm = z.object({
   password: currentPasswordField(),
-  code: textField('Code', { max: 64, required: 'Enter a code from your app or a recovery code.' }),
+  code: textField('Code', { max: 64, required: en.forms.enterCodeOrRecoveryCode() }),
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
-import { enableTwoFactor } from '../../src/auth/two-factor.ts';
+import { enableTwoFactor } from '../../src/auth/enrolment.ts';
 import { codeForStep, generateTotpSecret, stepAt } from '../../src/auth/totp.ts';
 import { parseEncryptionKey } from '../../src/config.ts';
 import { createDb, type Db } from '../../src/db/knex.ts';

@@ -25,7 +25,7 @@ import {
   type Page,
   type Response,
 } from 'playwright-core';
-import { ROOT } from '../../src/paths.ts';
+import { ROOT } from '../../src/dirs.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { rememberSecret } from '../helpers/secrets.ts';
 

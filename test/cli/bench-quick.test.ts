@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { ROOT } from '../../src/paths.ts';
+import { ROOT } from '../../src/dirs.ts';
 
 /** `npm run bench -- --quick`, as CI runs it: the whole pipeline, small counts, short runs. */
 function runQuickBench(): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { decrypt, keyIdOf } from '../../src/auth/encryption.ts';
 import { rotateTotpSecrets } from '../../src/auth/key-rotation.ts';
 import { parseEncryptionKey } from '../../src/config.ts';
-import { ROOT } from '../../src/paths.ts';
+import { ROOT } from '../../src/dirs.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { makeUserWithTwoFactor } from '../helpers/two-factor.ts';
 

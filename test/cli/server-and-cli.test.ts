@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import request from 'supertest';
-import { ROOT } from '../../src/paths.ts';
+import { ROOT } from '../../src/dirs.ts';
 import { csrfTokenIn } from '../helpers/agent.ts';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 import { testSecrets } from '../helpers/app.ts';

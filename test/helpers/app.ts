@@ -7,7 +7,7 @@ import { createApp } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createDb, type Db } from '../../src/db/knex.ts';
 import { createLogger } from '../../src/logger.ts';
-import { createSessionMiddleware } from '../../src/middleware/session.ts';
+import { createSessionMiddleware } from '../../src/middleware/session/setup.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { rememberSecret } from './secrets.ts';
 

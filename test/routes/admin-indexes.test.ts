@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { listUsers, type UserListQuery } from '../../src/auth/user-admin.ts';
+import { listUsers, type UserListQuery } from '../../src/auth/user-list.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 
 let t: TestApp;

@@ -377,6 +377,46 @@ describe('admin area under the default policy (admins need 2FA)', () => {
     assert.equal((await enrolled.get(confirmed.headers.location!)).status, 200);
   });
 
+  it("when an admin views a user who is in the 2FA grace period, then the page speaks of the user's deadline, not the admin's", async () => {
+    const { user, browser } = await makeUserWithTwoFactor(t);
+    await t.db('users').where({ id: user.id }).update({ role: 'admin' });
+    // A fresh admin without 2FA: covered by the policy, so in their own grace period once seen.
+    const target = await makeUser(t.db, { role: 'admin' });
+    await signInWithPassword(t, target.email, target.password);
+    const page = await browser.get(`/admin/users/${target.id}`);
+    assert.equal(page.status, 200);
+    assert.match(page.text, /\(required by \d{4}-\d{2}-\d{2}\)/, "the target's deadline is shown");
+    assert.doesNotMatch(
+      page.text,
+      /Your administrator requires two-factor authentication/,
+      'the viewing admin, who has 2FA, is not told to turn it on',
+    );
+  });
+
+  it("when an admin reads another user's activity, then it speaks of them in the third person and shows the reason for a 2FA reset", async () => {
+    const { user, browser } = await makeUserWithTwoFactor(t);
+    await t.db('users').where({ id: user.id }).update({ role: 'admin' });
+    const target = await makeUserWithTwoFactor(t);
+    const confirm = await browser.get(`/admin/users/${target.user.id}/reset-2fa`);
+    const done = await browser.post(`/admin/users/${target.user.id}/reset-2fa`, {
+      reason: 'lost phone on the train',
+      _csrf: csrfTokenIn(confirm.text),
+    });
+    assert.equal(done.status, 303);
+    const page = await browser.get(`/admin/users/${target.user.id}`);
+    assert.match(page.text, /Signed in with their password from/);
+    assert.match(
+      page.text,
+      /An administrator reset their two-factor authentication \(reason: “lost phone on the train”\)/,
+    );
+    assert.doesNotMatch(page.text, /\byour (password|two-factor)/i);
+    // The person's own page still says "your", and never shows the admin's reason.
+    const own = await signInWithPassword(t, target.user.email, target.user.password);
+    const settings = await own.get('/settings');
+    assert.match(settings.text, /An administrator reset your two-factor authentication/);
+    assert.doesNotMatch(settings.text, /lost phone on the train/);
+  });
+
   it('when a pending 2FA sign-in exists, then the admin area is not reachable', async () => {
     const { user } = await makeUserWithTwoFactor(t);
     await t.db('users').where({ id: user.id }).update({ role: 'admin' });

@@ -5,7 +5,7 @@ import type { Request } from 'express';
 import type session from 'express-session';
 import pg from 'pg';
 import { createLogger } from '../../src/logger.ts';
-import { createPgSessionStore } from '../../src/middleware/session-store.ts';
+import { createPgSessionStore } from '../../src/middleware/session/store.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 
 /**

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { ConfigError, loadConfig, parseDuration } from '../../src/config.ts';
-import { ROOT } from '../../src/paths.ts';
+import { ROOT } from '../../src/dirs.ts';
 
 const key = () => crypto.randomBytes(32).toString('base64');
 const production = () => ({
@@ -98,7 +98,7 @@ describe('configuration', () => {
       const second = loadConfig({ DATA_DIR: dir });
       assert.equal(second.notes.length, 0);
       assert.deepEqual(second.sessionSecrets, first.sessionSecrets);
-      assert.deepEqual(second.totpKey, first.totpKey);
+      assert.deepEqual(second.totpKeys.current, first.totpKeys.current);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { CONFIG_VARIABLES } from '../../src/config.ts';
-import { ROOT } from '../../src/paths.ts';
+import { ROOT } from '../../src/dirs.ts';
 
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
 

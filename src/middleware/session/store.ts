@@ -2,7 +2,7 @@ import connectPgSimple from 'connect-pg-simple';
 import type { Request } from 'express';
 import session from 'express-session';
 import type pg from 'pg';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../../logger.ts';
 
 type Done = (error?: unknown) => void;
 

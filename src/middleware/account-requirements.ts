@@ -3,11 +3,11 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/knex.ts';
 import { coveredByPolicy, policyState, startGracePeriod } from '../auth/policy.ts';
-
-/** What a signed-in user may still reach while something must be done first. */
-const ENROLMENT_PATHS =
-  /^\/(settings\/2fa\/(setup|confirm|recovery-codes(\.txt|\/saved)?)|confirm|logout)$/;
-const PASSWORD_CHANGE_PATHS = /^\/(settings\/password|logout)$/;
+import {
+  paths,
+  REACHABLE_WHILE_ENROLMENT_REQUIRED,
+  REACHABLE_WHILE_PASSWORD_MUST_CHANGE,
+} from '../paths.ts';
 
 /**
  * Two things can stand between a signed-in person and the rest of Keygate: a password an admin
@@ -21,8 +21,8 @@ export function enforceAccountRequirements(db: Db, config: Config, clock: Clock)
     const user = req.user;
     if (!user) return next();
     if (user.mustChangePassword) {
-      if (PASSWORD_CHANGE_PATHS.test(req.path)) return next();
-      return res.redirect(303, '/settings/password');
+      if (REACHABLE_WHILE_PASSWORD_MUST_CHANGE.has(req.path)) return next();
+      return res.redirect(303, paths.password);
     }
     const now = clock.now();
     if (
@@ -34,8 +34,8 @@ export function enforceAccountRequirements(db: Db, config: Config, clock: Clock)
     }
     const state = policyState(config.require2fa, config.require2faGraceMs, user, now);
     res.locals.policy = state;
-    if (state.kind === 'enforced' && !ENROLMENT_PATHS.test(req.path)) {
-      return res.redirect(303, '/settings/2fa/setup');
+    if (state.kind === 'enforced' && !REACHABLE_WHILE_ENROLMENT_REQUIRED.has(req.path)) {
+      return res.redirect(303, paths.twoFactorSetup);
     }
     next();
   };

@@ -1,0 +1,42 @@
+import type { Db } from '../db/knex.ts';
+import { recordAuditEvent } from './audit.ts';
+import { endUserSessions } from './sessions.ts';
+import type { RequestOrigin } from './sign-in.ts';
+
+/**
+ * Turns 2FA off in one transaction: secret and every recovery code gone, and every other session
+ * of the user ended (ASVS 7.4.3). With `actorId` other than the user, an administrator is
+ * resetting someone else's 2FA, and `reason` is kept with the audit event.
+ */
+export async function disableTwoFactor(
+  db: Db,
+  input: {
+    userId: string;
+    now: Date;
+    origin: RequestOrigin;
+    keepSid?: string;
+    actorId?: string;
+    reason?: string;
+  },
+): Promise<{ generation: number }> {
+  return db.transaction(async (trx) => {
+    await trx('users').where({ id: input.userId }).update({
+      totp_secret_encrypted: null,
+      totp_enabled_at: null,
+      totp_last_used_step: null,
+      updated_at: input.now,
+    });
+    await trx('recovery_codes').where({ user_id: input.userId }).delete();
+    const { generation } = await endUserSessions(trx, input.userId, { keepSid: input.keepSid });
+    const byAdmin = input.actorId !== undefined && input.actorId !== input.userId;
+    await recordAuditEvent(trx, {
+      event: byAdmin ? 'two_factor_reset_by_admin' : 'two_factor_disabled',
+      userId: input.userId,
+      actorId: input.actorId ?? input.userId,
+      ...input.origin,
+      details: input.reason ? { reason: input.reason } : {},
+      at: input.now,
+    });
+    return { generation };
+  });
+}

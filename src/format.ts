@@ -1,0 +1,93 @@
+/**
+ * How times, durations, counts and devices read on a page. Every view and message formats through
+ * here, so changing how a date reads (or adding a language) is one edit.
+ */
+
+/** "2026-12-08": a calendar day (UTC). */
+export function day(date: Date): string {
+  return date.toISOString().slice(0, 10);
+}
+
+/** "2026-12-08 08:16 UTC": a moment to the minute. */
+export function dayAndTime(date: Date): string {
+  return `${date.toISOString().replace('T', ' ').slice(0, 16)} UTC`;
+}
+
+/** "08:16 UTC": a time later today. */
+export function clockTime(date: Date): string {
+  return `${date.toISOString().slice(11, 16)} UTC`;
+}
+
+/** "3 sessions", "1 session". */
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
+/** "in 3 minutes": when something may be tried again, in words. */
+export function inAWhile(ms: number): string {
+  const minutes = Math.max(1, Math.ceil(ms / 60_000));
+  if (minutes >= 55) return 'in about an hour';
+  return minutes === 1 ? 'in a minute' : `in ${minutes} minutes`;
+}
+
+const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
+  ['year', 365 * 86_400_000],
+  ['month', 30 * 86_400_000],
+  ['week', 7 * 86_400_000],
+  ['day', 86_400_000],
+  ['hour', 3_600_000],
+  ['minute', 60_000],
+];
+const relative = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
+
+/** "5 minutes ago", "yesterday". */
+export function timeAgo(then: Date, now: number): string {
+  const elapsed = now - then.getTime();
+  if (elapsed < 60_000) return 'just now';
+  for (const [unit, ms] of UNITS) {
+    if (elapsed >= ms) return relative.format(-Math.floor(elapsed / ms), unit);
+  }
+  return 'just now';
+}
+
+/** "Firefox on Linux": enough to recognise a device, without a parsing library. */
+export function describeUserAgent(userAgent: string | null): string {
+  if (!userAgent) return 'an unknown browser';
+  const browser = /Edg\//.test(userAgent)
+    ? 'Edge'
+    : /OPR\//.test(userAgent)
+      ? 'Opera'
+      : /Firefox\//.test(userAgent)
+        ? 'Firefox'
+        : /Chrome\/|Chromium\//.test(userAgent)
+          ? 'Chrome'
+          : /Safari\//.test(userAgent)
+            ? 'Safari'
+            : /^curl\//.test(userAgent)
+              ? 'curl'
+              : /node|undici|superagent/i.test(userAgent)
+                ? 'a script'
+                : 'a browser';
+  const system = /Android/.test(userAgent)
+    ? 'Android'
+    : /iPhone|iPad|iOS/.test(userAgent)
+      ? 'iOS'
+      : /Windows/.test(userAgent)
+        ? 'Windows'
+        : /Mac OS X|Macintosh/.test(userAgent)
+          ? 'macOS'
+          : /CrOS/.test(userAgent)
+            ? 'ChromeOS'
+            : /Linux/.test(userAgent)
+              ? 'Linux'
+              : null;
+  return system ? `${browser} on ${system}` : browser;
+}
+
+/** "from 203.0.113.7, Firefox on Linux", or empty. */
+export function whereFrom(ip: string | null, userAgent: string | null): string {
+  const parts = [ip ? `from ${ip}` : null, userAgent ? describeUserAgent(userAgent) : null].filter(
+    Boolean,
+  );
+  return parts.join(', ');
+}

@@ -1,0 +1,85 @@
+/**
+ * The HTTP edge's types in one place: what Keygate adds to Express's request, what it keeps in
+ * the server-side session, and the locals every page may read. Plus the accessors that routes
+ * use instead of non-null assertions, so an impossible state fails loudly in one place.
+ */
+import type { Request } from 'express';
+import type { PolicyState } from './auth/policy.ts';
+import type { RequestOrigin } from './auth/sign-in.ts';
+import type { User } from './auth/users.ts';
+import type { Logger } from './logger.ts';
+import type { Messages } from './messages/index.ts';
+
+export interface Flash {
+  kind: 'success' | 'info' | 'error';
+  text: string;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** Sent back as X-Request-Id and shown on error pages (middleware/request-context.ts). */
+    id: string;
+    log: Logger;
+    /** The wording of every sentence this request may show (messages/). */
+    t: Messages;
+    /** The signed-in user, loaded fresh from the database on every request. */
+    user?: User;
+    /** The user of the pending sign-in (the second step's pages, not their POSTs). */
+    pendingUser?: User;
+    /** The user an /admin/users/:id route acts on. */
+    target?: User;
+  }
+
+  interface Locals {
+    /** The signed-in user, for the header; null when nobody is signed in. */
+    user: User | null;
+    /** The signed-in user's own 2FA policy state (a banner during the grace period). */
+    policy: PolicyState | null;
+    /** A notice from the previous request, shown once (middleware/flash.ts). */
+    flash: Flash | null;
+    csrfToken: () => string;
+    t: Messages;
+  }
+}
+
+declare module 'express-session' {
+  interface SessionData {
+    /** Set only once sign-in is complete (both factors when 2FA is on). */
+    userId: string;
+    /** When this signed-in session began: the absolute timeout counts from here. */
+    createdAt: number;
+    /** Last request seen, at one-minute precision: the idle timeout counts from here. */
+    lastSeenAt: number;
+    /** Last full authentication (password, plus a code with 2FA): "recent authentication". */
+    authAt: number;
+    /** The user's session generation when this session was issued (see auth/sessions.ts). */
+    generation: number;
+    /** Where the sign-in came from, for the person's list of their sessions. */
+    ip: string;
+    userAgent: string;
+    flash: Flash;
+    /** A correct password waiting for its second factor (no userId yet: nothing is reachable). */
+    pending: { ref: string; userId: string; startedAt: number; next: string };
+    /** 2FA enrolment in progress: the new secret, encrypted, until a first code confirms it. */
+    enrolment: { secret: string; startedAt: number; failures: number };
+    /** Recovery codes just made, encrypted, viewable until the person says they saved them. */
+    freshCodes: { codes: string; createdAt: number };
+  }
+}
+
+/** The signed-in user of a route behind requireAuth. */
+export function currentUser(req: Request): User {
+  if (!req.user) throw new Error(`${req.method} ${req.path} needs requireAuth before it`);
+  return req.user;
+}
+
+/** The user an admin route acts on (after loadTarget). */
+export function targetUser(req: Request): User {
+  if (!req.target) throw new Error(`${req.method} ${req.path} needs loadTarget before it`);
+  return req.target;
+}
+
+/** Where a request came from, as the domain records it. */
+export function originOf(req: Request): RequestOrigin {
+  return { ip: req.ip ?? 'unknown', userAgent: req.get('user-agent') ?? null };
+}

@@ -1,0 +1,87 @@
+/**
+ * Every change of a session's sign-in state, one verb each. Each verb that raises or lowers what
+ * a session may do starts a new session id (ASVS 7.2.4), so a planted or stolen earlier id is
+ * never promoted.
+ */
+import crypto from 'node:crypto';
+import type { Request } from 'express';
+
+export function regenerateSession(req: Request): Promise<void> {
+  return new Promise((resolve, reject) =>
+    req.session.regenerate((error) => (error ? reject(error) : resolve())),
+  );
+}
+
+export function destroySession(req: Request): Promise<void> {
+  return new Promise((resolve, reject) =>
+    req.session.destroy((error) => (error ? reject(error) : resolve())),
+  );
+}
+
+export function saveSession(req: Request): Promise<void> {
+  return new Promise((resolve, reject) =>
+    req.session.save((error) => (error ? reject(error) : resolve())),
+  );
+}
+
+/** Starts a fresh signed-in session for `user`: a new id, so a planted id is never promoted. */
+export async function startSignedInSession(
+  req: Request,
+  user: { id: string; sessionGeneration: number },
+  now: number,
+): Promise<void> {
+  await regenerateSession(req);
+  Object.assign(req.session, {
+    userId: user.id,
+    generation: user.sessionGeneration,
+    createdAt: now,
+    lastSeenAt: now,
+    authAt: now,
+    ip: req.ip ?? 'unknown',
+    userAgent: (req.get('user-agent') ?? '').slice(0, 300),
+  });
+}
+
+/** A correct password for a 2FA user: a new session that holds only the pending sign-in. */
+export async function startPendingSignIn(
+  req: Request,
+  userId: string,
+  now: number,
+  next: string,
+): Promise<void> {
+  await regenerateSession(req);
+  req.session.pending = {
+    ref: crypto.randomBytes(16).toString('base64url'),
+    userId,
+    startedAt: now,
+    next,
+  };
+}
+
+/**
+ * After "confirm it's you" or a change that ended the user's other sessions: a new session id,
+ * same sign-in, fresh authentication time, and (if given) the user's new session generation.
+ */
+export async function refreshAuthentication(
+  req: Request,
+  now: number,
+  options: { generation?: number } = {},
+): Promise<void> {
+  const { userId, createdAt, ip, userAgent } = req.session;
+  const generation = options.generation ?? req.session.generation;
+  await regenerateSession(req);
+  Object.assign(req.session, {
+    userId,
+    createdAt,
+    ip,
+    userAgent,
+    generation,
+    lastSeenAt: now,
+    authAt: now,
+  });
+}
+
+/** Ends whatever the session held (a sign-in, a pending one): an empty session with a new id. */
+export function resetSession(req: Request): Promise<void> {
+  return regenerateSession(req);
+}

@@ -1,0 +1,41 @@
+/**
+ * How a refused code (or password and code) is answered on a page, shared by the sign-in code
+ * step, "confirm it's you" and turning 2FA off: the status and the field error.
+ */
+import type { Request } from 'express';
+import type { ReauthenticationResult } from '../auth/reauthentication.ts';
+import type { SecondFactorResult } from '../auth/second-factor.ts';
+import type { CodeKind } from '../messages/index.ts';
+import { HttpError } from '../middleware/errors.ts';
+import type { FieldErrors } from '../validation/forms.ts';
+
+type CodeFailure = Extract<SecondFactorResult, { ok: false }>;
+
+/** Our own fault (a key that cannot decrypt the secret): a 503, never the person's. */
+export function twoFactorUnavailable(req: Request): HttpError {
+  return new HttpError(503, req.t.secondFactor.unavailable());
+}
+
+/** Words for a refused code. */
+export function codeFailureText(req: Request, failure: CodeFailure, kind: CodeKind): string {
+  if (failure.reason === 'locked') return req.t.secondFactor.locked(failure.lockedUntil!);
+  return req.t.secondFactor.wrongCode(kind, failure.driftMinutes ?? null);
+}
+
+/** The page answer for a failed "password and code" check (confirm-it's-you, turning 2FA off). */
+export function reauthenticationFailure(
+  req: Request,
+  result: Exclude<ReauthenticationResult, { ok: true }>,
+): { status: number; errors: FieldErrors } {
+  if (result.field === 'password' && result.throttled) {
+    return { status: 429, errors: { password: req.t.reauthentication.throttled() } };
+  }
+  if (result.field === 'password') {
+    return { status: 401, errors: { password: req.t.reauthentication.wrongPassword() } };
+  }
+  if (result.failure.reason === 'unavailable') throw twoFactorUnavailable(req);
+  return {
+    status: result.failure.reason === 'locked' ? 429 : 401,
+    errors: { code: codeFailureText(req, result.failure, 'either') },
+  };
+}

@@ -1,0 +1,130 @@
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { secondFactorLockedUntil, type SecondFactorMethod } from '../auth/second-factor.ts';
+import { verifySecondFactor } from '../auth/second-factor.ts';
+import { findUserById } from '../auth/users.ts';
+import type { AppDeps } from '../deps.ts';
+import { originOf } from '../http.ts';
+import { setFlash } from '../middleware/flash.ts';
+import { resetSession, startSignedInSession } from '../middleware/session/state.ts';
+import { paths, withQuery } from '../paths.ts';
+import { parseForm, type FieldErrors } from '../validation/forms.ts';
+import { codeForm } from '../validation/two-factor.ts';
+import { codeFailureText, twoFactorUnavailable } from './code-answers.ts';
+
+/**
+ * The second step of sign-in, after a right password for a 2FA account. Only a pending sign-in
+ * in the session reaches these pages (loadPending); nothing behind sign-in is reachable yet.
+ *
+ *   GET  /login/2fa        loadPending → showCodeForm('totp')
+ *   POST /login/2fa        loadPending → submitCode('totp')
+ *   GET  /login/recovery   loadPending → showCodeForm('recovery_code')
+ *   POST /login/recovery   loadPending → submitCode('recovery_code')
+ */
+export function signInCodeRoutes(deps: AppDeps): Router {
+  const pending = loadPending(deps);
+  return Router()
+    .get(paths.signInCode, pending, showCodeForm(deps, 'totp'))
+    .post(paths.signInCode, pending, submitCode(deps, 'totp'))
+    .get(paths.signInRecoveryCode, pending, showCodeForm(deps, 'recovery_code'))
+    .post(paths.signInRecoveryCode, pending, submitCode(deps, 'recovery_code'));
+}
+
+/** Ends a pending sign-in that can no longer complete, and sends the person back to the start. */
+async function cancelPending(req: Request, res: Response, notice: string) {
+  await resetSession(req);
+  setFlash(req, 'info', notice);
+  res.redirect(303, paths.signIn);
+}
+
+/**
+ * The pending sign-in, if it is still valid; otherwise back to the password step. A page view
+ * loads the account here; a code's check reads it itself, under its lock (one read, not two).
+ */
+function loadPending({ db, config, clock }: AppDeps): RequestHandler {
+  return async function loadPending(req, res, next) {
+    if (req.user) return res.redirect(303, paths.home);
+    const pending = req.session.pending;
+    if (!pending) {
+      setFlash(req, 'info', req.t.signIn.passwordFirst());
+      return res.redirect(303, paths.signIn);
+    }
+    if (clock.now() - pending.startedAt > config.pendingSignInTimeoutMs)
+      return cancelPending(req, res, req.t.signIn.tookTooLong());
+    if (req.method === 'POST') return next();
+    const user = await findUserById(db, pending.userId);
+    if (!user || !user.isActive || !user.totpEnabledAt)
+      return cancelPending(req, res, req.t.signIn.again());
+    req.pendingUser = user;
+    next();
+  };
+}
+
+function renderCodeForm(
+  res: Response,
+  mode: SecondFactorMethod,
+  status: number,
+  errors: FieldErrors,
+  lockedMessage: string | null = null,
+) {
+  res.status(status).render('auth/second-factor', { mode, errors, lockedMessage });
+}
+
+function showCodeForm({ db, clock }: AppDeps, mode: SecondFactorMethod): RequestHandler {
+  return async function showCodeForm(req, res) {
+    const userId = req.pendingUser?.id ?? req.session.pending!.userId;
+    const lockedUntil = await secondFactorLockedUntil(db, userId, new Date(clock.now()));
+    renderCodeForm(res, mode, 200, {}, lockedUntil ? req.t.secondFactor.locked(lockedUntil) : null);
+  };
+}
+
+function submitCode({ db, config, clock }: AppDeps, mode: SecondFactorMethod): RequestHandler {
+  return async function submitCode(req, res) {
+    const form = parseForm(codeForm, req.body);
+    if (!form.ok) return renderCodeForm(res, mode, 400, form.errors);
+    const pending = req.session.pending!;
+    const now = new Date(clock.now());
+    const result = await verifySecondFactor(db, {
+      user: { id: pending.userId },
+      code: form.data.code,
+      accept: mode,
+      pendingRef: pending.ref,
+      origin: originOf(req),
+      now,
+      keys: config.totpKeys,
+      window: config.totpWindow,
+    });
+
+    if (result.ok) {
+      const { user } = result;
+      // verifySecondFactor has marked the sign-in (time, audit event) with the code's check.
+      await startSignedInSession(req, user, now.getTime());
+      const notice = result.sinceLastSignIn
+        ? req.t.signIn.sinceLastVisit(result.sinceLastSignIn)
+        : null;
+      if (notice) setFlash(req, 'error', notice);
+      req.log.info({ event: 'sign_in', userId: user.id, method: result.method }, 'signed in');
+      if (result.method === 'recovery_code')
+        return res.redirect(303, withQuery(paths.recoveryCodeUsed, { next: pending.next }));
+      return res.redirect(303, pending.next);
+    }
+    if (result.reason === 'not_enrolled') return cancelPending(req, res, req.t.signIn.again());
+    req.log.info(
+      { event: 'second_factor_failed', userId: pending.userId, reason: result.reason },
+      'second factor refused',
+    );
+    if (result.reason === 'unavailable') {
+      req.log.error(
+        { userId: pending.userId },
+        'TOTP secret could not be decrypted: check TOTP_ENCRYPTION_KEY and TOTP_ENCRYPTION_OLD_KEYS',
+      );
+      throw twoFactorUnavailable(req);
+    }
+    if (result.reason === 'pending_exhausted') {
+      await resetSession(req);
+      setFlash(req, 'error', req.t.signIn.tooManyWrongCodes());
+      return res.redirect(303, paths.signIn);
+    }
+    const status = result.reason === 'locked' ? 429 : 401;
+    renderCodeForm(res, mode, status, { code: codeFailureText(req, result, mode) });
+  };
+}

@@ -1,0 +1,129 @@
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { recordAuditEvent } from '../auth/audit.ts';
+import { checkPassword, completePasswordSignIn } from '../auth/sign-in.ts';
+import type { AppDeps } from '../deps.ts';
+import { originOf } from '../http.ts';
+import { setFlash } from '../middleware/flash.ts';
+import { requireAuth } from '../middleware/guards.ts';
+import { sessionCookieAttributes, sessionCookieName } from '../middleware/session/setup.ts';
+import {
+  destroySession,
+  startPendingSignIn,
+  startSignedInSession,
+} from '../middleware/session/state.ts';
+import { paths } from '../paths.ts';
+import { parseForm, safeReturnPath, type FieldErrors } from '../validation/forms.ts';
+import { loginForm } from '../validation/login.ts';
+
+/**
+ * The password step and signing out.
+ *
+ *   GET  /login    showSignIn
+ *   POST /login    signIn         (password; 2FA users go on to /login/2fa)
+ *   GET  /logout   requireAuth → showSignOut   (the no-JavaScript way to reach the POST)
+ *   POST /logout   signOut
+ */
+export function signInRoutes(deps: AppDeps): Router {
+  return Router()
+    .get(paths.signIn, showSignIn)
+    .post(paths.signIn, signIn(deps))
+    .get(paths.signOut, requireAuth, showSignOut)
+    .post(paths.signOut, signOut(deps));
+}
+
+interface SignInValues {
+  email: string;
+  next: string;
+}
+
+/** The values that are safe to put back into the form after a failed attempt (never the password). */
+function signInValues(body: unknown, next: string): SignInValues {
+  const email = (body as { email?: unknown } | undefined)?.email;
+  return { email: typeof email === 'string' ? email.slice(0, 254) : '', next };
+}
+
+function renderSignIn(
+  res: Response,
+  status: number,
+  values: SignInValues,
+  errors: FieldErrors,
+  notice?: string,
+) {
+  res.status(status).render('auth/login', { values, errors, notice });
+}
+
+function showSignIn(req: Request, res: Response) {
+  const next = safeReturnPath(req.query.next);
+  if (req.user) return res.redirect(303, next);
+  const notice = req.query.signed_out === '1' ? req.t.signIn.signedOut() : undefined;
+  renderSignIn(res, 200, { email: '', next: next === paths.home ? '' : next }, {}, notice);
+}
+
+function signIn({ db, config, clock }: AppDeps): RequestHandler {
+  return async function signIn(req, res) {
+    const next = safeReturnPath((req.body as { next?: unknown } | undefined)?.next);
+    const form = parseForm(loginForm, req.body);
+    if (!form.ok) return renderSignIn(res, 400, signInValues(req.body, next), form.errors);
+
+    const now = new Date(clock.now());
+    const origin = originOf(req);
+    const result = await checkPassword(db, {
+      email: form.data.email,
+      password: form.data.password,
+      bcryptCost: config.bcryptCost,
+      now,
+      origin,
+    });
+    if (!result.ok && result.reason === 'throttled') {
+      // Same page whether the password was right or not: it was never checked.
+      req.log.info({ event: 'sign_in_throttled' }, 'sign-in refused: too many attempts');
+      const waitMs = result.retryAt.getTime() - now.getTime();
+      res.set('Retry-After', String(Math.max(1, Math.ceil(waitMs / 1000))));
+      return renderSignIn(res, 429, signInValues(req.body, next), {
+        form: req.t.signIn.throttled(waitMs),
+      });
+    }
+    if (!result.ok) {
+      req.log.info({ event: 'sign_in_failed' }, 'sign-in refused');
+      return renderSignIn(res, 401, signInValues(req.body, next), {
+        form: req.t.signIn.wrongCredentials(),
+      });
+    }
+    if (result.user.totpEnabledAt) {
+      await startPendingSignIn(req, result.user.id, now.getTime(), next);
+      req.log.info(
+        { event: 'password_ok', userId: result.user.id },
+        'password accepted, second factor next',
+      );
+      return res.redirect(303, paths.signInCode);
+    }
+    await startSignedInSession(req, result.user, now.getTime());
+    const since = await completePasswordSignIn(db, result.user, now, origin);
+    const notice = req.t.signIn.sinceLastVisit(since);
+    if (notice) setFlash(req, 'error', notice);
+    req.log.info({ event: 'sign_in', userId: result.user.id }, 'signed in');
+    res.redirect(303, next);
+  };
+}
+
+function showSignOut(_req: Request, res: Response) {
+  res.render('auth/logout');
+}
+
+function signOut({ db, config, clock }: AppDeps): RequestHandler {
+  return async function signOut(req, res) {
+    const user = req.user;
+    await destroySession(req);
+    res.clearCookie(sessionCookieName(config), sessionCookieAttributes(config));
+    if (user) {
+      await recordAuditEvent(db, {
+        event: 'sign_out',
+        userId: user.id,
+        ...originOf(req),
+        at: new Date(clock.now()),
+      });
+      req.log.info({ event: 'sign_out', userId: user.id }, 'signed out');
+    }
+    res.redirect(303, `${paths.signIn}?signed_out=1`);
+  };
+}
