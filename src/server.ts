@@ -8,7 +8,7 @@ import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { openDatabaseServer } from './db/database.ts';
 import { createDb, migrateToLatest } from './db/knex.ts';
-import { createLogger } from './logger.ts';
+import { chooseLogFormat, createLogger, prettyDestination } from './logger.ts';
 import { createSessionMiddleware } from './middleware/session.ts';
 
 /** How long in-flight requests get to finish after SIGTERM/SIGINT before we exit anyway. */
@@ -56,7 +56,12 @@ function listenFailure(error: NodeJS.ErrnoException, config: Config): string {
 
 async function main() {
   const config = readConfig();
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(
+    config.logLevel,
+    chooseLogFormat(config, Boolean(process.stdout.isTTY)) === 'pretty'
+      ? prettyDestination()
+      : undefined,
+  );
   for (const note of config.notes) logger.info(note);
 
   const database = await openDatabaseServer(config, (message) => logger.info(message));
@@ -92,7 +97,8 @@ async function main() {
     // The token is printed for the operator, never logged.
     logger.info('no user exists yet: a one-time setup link was printed to the terminal');
     process.stderr.write(
-      `\nNo user exists yet. Create the first administrator here (this link works once):\n  ${url}/setup?token=${token}\n\n`,
+      `\nNo user exists yet. Create the first administrator here (this link works once):\n  ${url}/setup?token=${token}\n` +
+        `Lost the link? Start Keygate again: while no user exists, each start prints a new one.\n\n`,
     );
   }
 
