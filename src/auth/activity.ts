@@ -26,7 +26,8 @@ const METHOD_WORDS: Record<string, string> = {
 };
 
 function sentence(row: EventRow): string {
-  const byAdmin = row.actor_id !== null && row.actor_id !== row.user_id;
+  const byAdmin =
+    (row.actor_id !== null && row.actor_id !== row.user_id) || row.details.via === 'command line';
   switch (row.event) {
     case 'sign_in':
       return `Signed in ${METHOD_WORDS[String(row.details.method)] ?? ''}`.trim();
@@ -76,6 +77,8 @@ function sentence(row: EventRow): string {
         : 'Other sessions were signed out';
     case 'sign_in_unlocked':
       return 'An administrator unlocked sign-in after too many wrong passwords';
+    case 'temporary_password_set':
+      return 'An administrator set a temporary password, to be changed at the next sign-in';
     default:
       return String(row.event).replace(/_/g, ' ');
   }
@@ -155,11 +158,12 @@ export async function recentActivity(
     .limit(limit)
     .select('event', 'created_at', 'ip', 'user_agent', 'details', 'actor_id', 'user_id');
   return rows.map((row) => ({
-    text: sentence({
-      ...row,
-      actor_id: row.actor_id && String(row.actor_id),
-      user_id: row.user_id && String(row.user_id),
-    }),
+    text:
+      sentence({
+        ...row,
+        actor_id: row.actor_id && String(row.actor_id),
+        user_id: row.user_id && String(row.user_id),
+      }) + (row.details.via === 'command line' ? ' (from the command line)' : ''),
     at: row.created_at,
     ago: timeAgo(row.created_at, now),
     // An administrator's action happened on their device, not the person's: say nothing of where.

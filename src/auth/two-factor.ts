@@ -51,7 +51,8 @@ export async function enableTwoFactor(
 
 /**
  * Turns 2FA off in one transaction: secret and every recovery code gone, and every other session
- * of the user ended (ASVS 7.4.3). `actorId` is an admin resetting someone else's 2FA.
+ * of the user ended (ASVS 7.4.3). `actorId` is an admin (or, null, the command line) resetting
+ * someone else's 2FA.
  */
 export async function disableTwoFactor(
   db: Db,
@@ -60,7 +61,8 @@ export async function disableTwoFactor(
     now: Date;
     origin: RequestOrigin;
     keepSid?: string;
-    actorId?: string;
+    /** Who reset it: an admin's id, or null for the command line (no user). */
+    actorId?: string | null;
     reason?: string;
   },
 ): Promise<{ generation: number }> {
@@ -77,7 +79,7 @@ export async function disableTwoFactor(
     await recordAuditEvent(trx, {
       event: byAdmin ? 'two_factor_reset_by_admin' : 'two_factor_disabled',
       userId: input.userId,
-      actorId: input.actorId ?? input.userId,
+      actorId: input.actorId === undefined ? input.userId : input.actorId,
       ...input.origin,
       details: input.reason ? { reason: input.reason } : {},
       at: input.now,
