@@ -39,6 +39,8 @@ export interface Config {
   readonly auditRetentionMs: number;
   readonly dbStatementTimeoutMs: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** LOG_FORMAT; null: readable lines in development at a terminal, JSON otherwise (logger.ts). */
+  readonly logFormat: 'pretty' | 'json' | null;
   /** Things worth one log line at boot (generated development secrets). */
   readonly notes: readonly string[];
 }
@@ -190,6 +192,7 @@ const schema = z.object({
       error: 'must be one of fatal, error, warn, info, debug, trace, silent',
     })
     .default('info'),
+  LOG_FORMAT: z.enum(['pretty', 'json'], { error: 'must be pretty or json' }).optional(),
 });
 
 /** Every environment variable Keygate reads (the README and .env.example must list each). */
@@ -297,6 +300,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auditRetentionMs: values.AUDIT_RETENTION,
     dbStatementTimeoutMs: values.DB_STATEMENT_TIMEOUT,
     logLevel: values.LOG_LEVEL,
+    logFormat: values.LOG_FORMAT ?? null,
     notes: Object.freeze(notes),
   });
 }

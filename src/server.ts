@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { Express } from 'express';
 import { createApp } from './app.ts';
 import { pruneOldRecords } from './auth/retention.ts';
 import { createSetupToken } from './auth/setup-tokens.ts';
@@ -7,7 +8,7 @@ import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { openDatabaseServer } from './db/database.ts';
 import { createDb, migrateToLatest } from './db/knex.ts';
-import { createLogger } from './logger.ts';
+import { chooseLogFormat, createLogger, prettyDestination } from './logger.ts';
 import { createSessionMiddleware } from './middleware/session/setup.ts';
 
 /** How long in-flight requests get to finish after SIGTERM/SIGINT before we exit anyway. */
@@ -25,9 +26,42 @@ function readConfig(): Config {
   }
 }
 
+/**
+ * Express 5 hands a listen error (port taken, address not ours) to the callback, not to a
+ * promise: until the callback runs, nothing listens.
+ */
+function listen(app: Express, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host, (error?: Error) =>
+      error ? reject(error) : resolve(server),
+    );
+  });
+}
+
+function listenFailure(error: NodeJS.ErrnoException, config: Config): string {
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return `port ${config.port} is in use; set PORT to another port`;
+    case 'EADDRNOTAVAIL':
+      return `cannot listen on ${config.host}: no network interface of this machine has that address; set HOST to another address`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `cannot listen on ${config.host}: no such host name; set HOST to an address of this machine`;
+    case 'EACCES':
+      return `not allowed to listen on port ${config.port} (ports below 1024 need extra rights); set PORT to 1024 or above`;
+    default:
+      return `cannot listen on ${config.host}:${config.port}: ${error.message}`;
+  }
+}
+
 async function main() {
   const config = readConfig();
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(
+    config.logLevel,
+    chooseLogFormat(config, Boolean(process.stdout.isTTY)) === 'pretty'
+      ? prettyDestination()
+      : undefined,
+  );
   for (const note of config.notes) logger.info(note);
 
   const database = await openDatabaseServer(config, (message) => logger.info(message));
@@ -42,10 +76,16 @@ async function main() {
   const sessions = createSessionMiddleware(config, database.url, logger);
   const app = createApp({ db, config, logger, clock: systemClock, sessions });
 
-  const server: Server = await new Promise((resolve, reject) => {
-    const listening = app.listen(config.port, config.host, () => resolve(listening));
-    listening.on('error', reject);
-  });
+  let server: Server;
+  try {
+    server = await listen(app, config.port, config.host);
+  } catch (error) {
+    // Nothing is serving yet: give back what we opened, so no embedded PostgreSQL is left running.
+    await sessions.close();
+    await db.destroy();
+    await database.stop();
+    throw new Error(listenFailure(error as NodeJS.ErrnoException, config));
+  }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = config.port === port ? config.baseUrl : `http://localhost:${port}`;
@@ -57,7 +97,8 @@ async function main() {
     // The token is printed for the operator, never logged.
     logger.info('no user exists yet: a one-time setup link was printed to the terminal');
     process.stderr.write(
-      `\nNo user exists yet. Create the first administrator here (this link works once):\n  ${url}/setup?token=${token}\n\n`,
+      `\nNo user exists yet. Create the first administrator here (this link works once):\n  ${url}/setup?token=${token}\n` +
+        `Lost the link? Start Keygate again: while no user exists, each start prints a new one.\n\n`,
     );
   }
 

@@ -8,8 +8,10 @@ export interface ActivityEntry {
   at: Date;
   ip: string | null;
   userAgent: string | null;
-  /** Done by an administrator to this user (not by the user themself). */
+  /** Done by an administrator to this user (not by the user themself), or by the command line. */
   byAdmin: boolean;
+  /** Done by an operator's command (`npm run user`, `create-user`), not in a browser. */
+  viaCommandLine: boolean;
 }
 
 interface EventRow {
@@ -40,6 +42,9 @@ export async function recentActivity(
     at: row.created_at,
     ip: row.ip,
     userAgent: row.user_agent,
-    byAdmin: row.actor_id !== null && String(row.actor_id) !== String(row.user_id),
+    byAdmin:
+      (row.actor_id !== null && String(row.actor_id) !== String(row.user_id)) ||
+      row.details.via === 'command line',
+    viaCommandLine: row.details.via === 'command line',
   }));
 }

@@ -21,7 +21,8 @@ export type AuditEventName =
   | 'user_reactivated'
   | 'role_changed'
   | 'sessions_ended'
-  | 'sign_in_unlocked';
+  | 'sign_in_unlocked'
+  | 'temporary_password_set';
 
 export interface AuditEvent {
   event: AuditEventName;
@@ -30,6 +31,8 @@ export interface AuditEvent {
   ip?: string | null;
   userAgent?: string | null;
   details?: Record<string, unknown>;
+  /** An operator's command, not a person in a browser: kept in details as `via`. */
+  via?: 'command line';
   at?: Date;
 }
 
@@ -43,10 +46,11 @@ export function auditEventRow(event: AuditEvent) {
     event: event.event,
     user_id: event.userId ?? null,
     actor_id: event.actorId ?? null,
-    ip: event.ip ?? null,
+    // The command line has no address (its origin's ip is empty).
+    ip: event.ip || null,
     // User agents are attacker-controlled; keep a bounded amount.
     user_agent: event.userAgent ? event.userAgent.slice(0, 512) : null,
-    details: JSON.stringify(event.details ?? {}),
+    details: JSON.stringify({ ...event.details, ...(event.via ? { via: event.via } : {}) }),
     ...(event.at ? { created_at: event.at } : {}),
   };
 }

@@ -31,7 +31,13 @@ export async function endUserSessions(
  */
 export async function endOtherSessions(
   db: Db,
-  input: { userId: string; actorId: string; keepSid?: string; origin: RequestOrigin; now: Date },
+  input: {
+    userId: string;
+    actorId: string | null;
+    keepSid?: string;
+    origin: RequestOrigin;
+    now: Date;
+  },
 ): Promise<{ ended: number; generation: number }> {
   return db.transaction(async (trx) => {
     const result = await endUserSessions(trx, input.userId, { keepSid: input.keepSid });

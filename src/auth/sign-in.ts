@@ -8,6 +8,8 @@ import type { User } from './users.ts';
 export interface RequestOrigin {
   ip: string;
   userAgent: string | null;
+  /** Set when no browser is involved: an operator's command (see command-line.ts). */
+  via?: 'command line';
 }
 
 export type PasswordCheck =

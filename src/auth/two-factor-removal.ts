@@ -5,8 +5,8 @@ import type { RequestOrigin } from './sign-in.ts';
 
 /**
  * Turns 2FA off in one transaction: secret and every recovery code gone, and every other session
- * of the user ended (ASVS 7.4.3). With `actorId` other than the user, an administrator is
- * resetting someone else's 2FA, and `reason` is kept with the audit event.
+ * of the user ended (ASVS 7.4.3). With `actorId` other than the user, an administrator (or, null,
+ * the command line) is resetting someone else's 2FA, and `reason` is kept with the audit event.
  */
 export async function disableTwoFactor(
   db: Db,
@@ -15,7 +15,8 @@ export async function disableTwoFactor(
     now: Date;
     origin: RequestOrigin;
     keepSid?: string;
-    actorId?: string;
+    /** Who reset it: an admin's id, or null for the command line (no user). */
+    actorId?: string | null;
     reason?: string;
   },
 ): Promise<{ generation: number }> {
@@ -32,7 +33,7 @@ export async function disableTwoFactor(
     await recordAuditEvent(trx, {
       event: byAdmin ? 'two_factor_reset_by_admin' : 'two_factor_disabled',
       userId: input.userId,
-      actorId: input.actorId ?? input.userId,
+      actorId: input.actorId === undefined ? input.userId : input.actorId,
       ...input.origin,
       details: input.reason ? { reason: input.reason } : {},
       at: input.now,

@@ -10,7 +10,8 @@ import { createUser, toUser, type Role, type User, type UserRow } from './users.
 
 interface AdminAction {
   targetId: string;
-  actorId: string;
+  /** The admin acting, or null for the command line (no user signed in). */
+  actorId: string | null;
   now: Date;
   origin: RequestOrigin;
 }

@@ -67,6 +67,12 @@ export async function findUserById(db: Db, id: string): Promise<User | null> {
   return row ? toUser(row) : null;
 }
 
+/** Emails are unique regardless of case (the users_email_lower_unique index). */
+export async function findUserByEmail(db: Db, email: string): Promise<User | null> {
+  const row = await db<UserRow>('users').whereRaw('lower(email) = lower(?)', [email]).first();
+  return row ? toUser(row) : null;
+}
+
 export async function hasAnyUser(db: Db): Promise<boolean> {
   const row = await db.raw<{ rows: { exists: boolean }[] }>('SELECT EXISTS (SELECT 1 FROM users)');
   return row.rows[0]!.exists;

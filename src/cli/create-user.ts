@@ -1,5 +1,3 @@
-import readline from 'node:readline';
-import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { hashPassword } from '../auth/passwords.ts';
@@ -7,37 +5,13 @@ import { recordAuditEvent } from '../auth/audit.ts';
 import { createUser } from '../auth/users.ts';
 import { emailField, parseForm } from '../validation/forms.ts';
 import { newPasswordField } from '../validation/passwords.ts';
+import { readPassword } from './read-password.ts';
 import { fail, withDatabase } from './shared.ts';
 
 const USAGE =
   'usage: npm run create-user -- --email EMAIL [--admin]  (the password is read from standard input)';
 
 const userForm = z.object({ email: emailField(), password: newPasswordField() });
-
-/** One line from a pipe, or a prompt without echo at a terminal (asked twice). */
-async function readPassword(): Promise<string> {
-  if (!process.stdin.isTTY) {
-    const rl = readline.createInterface({ input: process.stdin, terminal: false });
-    for await (const line of rl) {
-      rl.close();
-      return line.replace(/\r$/, '');
-    }
-    return '';
-  }
-  const ask = async (question: string) => {
-    process.stderr.write(question);
-    const muted = new Writable({ write: (_chunk, _encoding, done) => done() });
-    const rl = readline.createInterface({ input: process.stdin, output: muted, terminal: true });
-    const answer = await new Promise<string>((resolve) => rl.question('', resolve));
-    rl.close();
-    process.stderr.write('\n');
-    return answer;
-  };
-  const first = await ask('Password (at least 12 characters): ');
-  const second = await ask('Password again: ');
-  if (first !== second) fail('error: the two passwords do not match');
-  return first;
-}
 
 let args;
 try {

