@@ -22,6 +22,7 @@ import { paths } from './paths.ts';
 import { adminUserRoutes } from './routes/admin-user.ts';
 import { adminUsersRoutes } from './routes/admin-users.ts';
 import { confirmRoutes } from './routes/confirm.ts';
+import { recoverExpiredSignInForms } from './routes/expired-forms.ts';
 import { healthRoutes } from './routes/health.ts';
 import { homeRoutes } from './routes/home.ts';
 import { recoveryCodesSettingsRoutes } from './routes/recovery-codes-settings.ts';
@@ -60,9 +61,10 @@ export function createApp(deps: AppDeps): Express {
   app.set('view engine', 'ejs');
   app.set('views', VIEWS_DIR);
   app.locals.appName = config.appName;
+  app.locals.baseUrl = config.baseUrl;
   app.locals.format = format;
 
-  app.use(requestContext(logger));
+  app.use(requestContext(logger, clock));
   app.use(securityHeaders(config.isProduction));
   app.use(
     paths.publicFiles,
@@ -101,6 +103,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(setupRoutes(deps));
   app.use(homeRoutes());
 
+  app.use(recoverExpiredSignInForms);
   app.use(notFound);
   app.use(errorHandler);
   return app;

@@ -3,19 +3,47 @@
  * here, so changing how a date reads (or adding a language) is one edit.
  */
 
-/** "2026-12-08": a calendar day (UTC). */
+const DAY_MS = 86_400_000;
+const longDay = new Intl.DateTimeFormat('en-GB', {
+  day: 'numeric',
+  month: 'long',
+  year: 'numeric',
+  timeZone: 'UTC',
+});
+
+/** "8 December 2026": a calendar day (UTC). */
 export function day(date: Date): string {
-  return date.toISOString().slice(0, 10);
+  return longDay.format(date);
 }
 
-/** "2026-12-08 08:16 UTC": a moment to the minute. */
+/** "8 December 2026, 08:16 UTC": a moment to the minute. */
 export function dayAndTime(date: Date): string {
-  return `${date.toISOString().replace('T', ' ').slice(0, 16)} UTC`;
+  return `${day(date)}, ${clockTime(date)}`;
+}
+
+/** "today 08:16 UTC", "yesterday 23:05 UTC", else "8 December 2026, 08:16 UTC". */
+export function when(date: Date, now: number): string {
+  const days = Math.floor(now / DAY_MS) - Math.floor(date.getTime() / DAY_MS);
+  if (days === 0) return `today ${clockTime(date)}`;
+  if (days === 1) return `yesterday ${clockTime(date)}`;
+  return dayAndTime(date);
+}
+
+/** "8 December 2026 (in 7 days)": a day still to come, and how far off it is. */
+export function deadline(date: Date, now: number): string {
+  const days = Math.ceil((date.getTime() - now) / DAY_MS);
+  const inWords = days <= 0 ? 'today' : days === 1 ? 'tomorrow' : `in ${days} days`;
+  return `${day(date)} (${inWords})`;
 }
 
 /** "08:16 UTC": a time later today. */
 export function clockTime(date: Date): string {
   return `${date.toISOString().slice(11, 16)} UTC`;
+}
+
+/** "sessions" for 3, "session" for 1: the noun alone, for when the count is marked up apart. */
+export function noun(count: number, one: string, many = `${one}s`): string {
+  return count === 1 ? one : many;
 }
 
 /** "3 sessions", "1 session". */

@@ -13,6 +13,8 @@ import type { Messages } from './messages/index.ts';
 export interface Flash {
   kind: 'success' | 'info' | 'error';
   text: string;
+  /** Where to do what the notice asks for. */
+  links?: { href: string; text: string }[];
 }
 
 declare module 'express-serve-static-core' {
@@ -39,6 +41,8 @@ declare module 'express-serve-static-core' {
     flash: Flash | null;
     csrfToken: () => string;
     t: Messages;
+    /** The app clock's time when the request came in (ms). */
+    now: number;
   }
 }
 
@@ -64,6 +68,11 @@ declare module 'express-session' {
     enrolment: { secret: string; startedAt: number; failures: number };
     /** Recovery codes just made, encrypted, viewable until the person says they saved them. */
     freshCodes: { codes: string; createdAt: number };
+    /**
+     * A password an admin just made for a user (a new account, or a temporary password),
+     * encrypted, to be shown once on the page the POST redirects to (Post/Redirect/Get).
+     */
+    oneTimePassword: { userId: string; purpose: 'created' | 'temporary'; password: string };
   }
 }
 

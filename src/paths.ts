@@ -11,6 +11,7 @@ export const paths = {
   confirm: '/confirm',
   settings: '/settings',
   password: '/settings/password',
+  activity: '/settings/activity',
   endSession: '/settings/sessions/end',
   endOtherSessions: '/settings/sessions/end-others',
   twoFactorSetup: '/settings/2fa/setup',

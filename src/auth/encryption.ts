@@ -22,6 +22,8 @@ export const associatedData = {
   enrolment: (userId: string) => `enrolment:${userId}`,
   /** Recovery codes just made, kept in the session until the person says they saved them. */
   freshRecoveryCodes: (userId: string) => `recovery-codes:${userId}`,
+  /** A password an admin made for a user, kept in the admin's session until it is shown once. */
+  oneTimePassword: (userId: string) => `one-time-password:${userId}`,
 } as const;
 
 const VERSION = 'v1';

@@ -32,3 +32,6 @@ export const FORM_BODY_LIMIT = '32kb';
 export const FORM_PARAMETER_LIMIT = 50;
 /** Users per page of the admin's user list. */
 export const USER_LIST_PAGE_SIZE = 50;
+/** Lines of security activity on the settings page, and events on the page of all of it. */
+export const ACTIVITY_ON_SETTINGS = 10;
+export const ACTIVITY_PAGE = 200;

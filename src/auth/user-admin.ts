@@ -16,6 +16,12 @@ interface AdminAction {
   origin: RequestOrigin;
 }
 
+/** Whether `userId` is the only active administrator (so Keygate would be left without one). */
+export async function isLastActiveAdmin(db: Db, userId: string): Promise<boolean> {
+  const rows = await db('users').where({ role: 'admin', is_active: true }).limit(2).pluck('id');
+  return rows.length === 1 && String(rows[0]) === userId;
+}
+
 export type GuardedResult = { ok: true } | { ok: false; reason: 'last_admin' | 'not_found' };
 
 /**

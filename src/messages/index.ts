@@ -5,16 +5,16 @@
  * choice in `messagesFor`, with no change to any route. Domain functions (src/auth/) return facts;
  * the words for those facts are here.
  */
-import { activitySentence } from './en/activity.ts';
+import { activityRepeated, activitySentence, timeRange } from './en/activity.ts';
 import { admin, setup } from './en/admin.ts';
 import { errors } from './en/errors.ts';
 import { forms } from './en/forms.ts';
-import { settings, twoFactorSettings } from './en/settings.ts';
+import { policy, settings, twoFactorSettings } from './en/settings.ts';
 import { reauthentication, secondFactor, session, signIn } from './en/sign-in.ts';
 
 export type { ActionText } from './en/admin.ts';
 export type { Reader } from './en/activity.ts';
-export type { CodeKind, PageText } from './en/sign-in.ts';
+export type { CodeKind, Notice, PageText } from './en/sign-in.ts';
 
 export const en = {
   session,
@@ -23,11 +23,14 @@ export const en = {
   reauthentication,
   settings,
   twoFactorSettings,
+  policy,
   admin,
   setup,
   errors,
   forms,
   activity: activitySentence,
+  activityRepeated,
+  timeRange,
 } as const;
 
 export type Messages = typeof en;

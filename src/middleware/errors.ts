@@ -5,10 +5,12 @@ import { en, type PageText } from '../messages/index.ts';
 export class HttpError extends Error {
   readonly status: number;
   readonly title: string;
+  readonly link: PageText['link'];
   constructor(status: number, page: PageText) {
     super(page.message);
     this.status = status;
     this.title = page.title;
+    this.link = page.link;
   }
 }
 
@@ -87,7 +89,7 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
     page = error;
   } else if (isDatabaseUnavailable(error)) {
     req.log.error({ err: error }, 'database unavailable');
-    page = new HttpError(503, t.errors.databaseUnavailable());
+    page = new HttpError(503, t.errors.databaseUnavailable({ sentAForm: req.method === 'POST' }));
     res.set('Retry-After', '30');
   } else {
     page = describeClientError(error, t) ?? new HttpError(500, t.errors.unexpected());
@@ -109,7 +111,14 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   const back = req.method === 'POST' && page.status < 500 && page.status !== 404 ? req.path : null;
   res.render(
     'errors/error',
-    { title: page.title, message: page.message, status: page.status, requestId: req.id, back },
+    {
+      title: page.title,
+      message: page.message,
+      link: page.link ?? null,
+      status: page.status,
+      requestId: req.id,
+      back,
+    },
     (renderError, html) => {
       if (renderError) {
         req.log.error({ err: renderError }, 'error page failed to render');

@@ -2,8 +2,13 @@ import type { Request, RequestHandler } from 'express';
 import type { Flash } from '../http.ts';
 
 /** A one-shot notice for the next page the person sees (usually after a redirect). */
-export function setFlash(req: Request, kind: Flash['kind'], text: string): void {
-  req.session.flash = { kind, text };
+export function setFlash(
+  req: Request,
+  kind: Flash['kind'],
+  text: string,
+  options: { links?: Flash['links'] } = {},
+): void {
+  req.session.flash = options.links?.length ? { kind, text, links: options.links } : { kind, text };
 }
 
 /**

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { RequestHandler } from 'express';
+import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import { messagesFor } from '../messages/index.ts';
 
@@ -10,7 +11,7 @@ import { messagesFor } from '../messages/index.ts';
  * first use: most requests log only their one response line, which needs no child. It also picks
  * the wording the request's pages and messages use (`req.t`, `res.locals.t`).
  */
-export function requestContext(logger: Logger): RequestHandler {
+export function requestContext(logger: Logger, clock: Clock): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     const id = crypto.randomUUID();
@@ -23,6 +24,8 @@ export function requestContext(logger: Logger): RequestHandler {
     });
     req.t = messagesFor(req.get('accept-language'));
     res.locals.t = req.t;
+    // Pages say how far off a date is from the app's own clock (a test's clock in tests).
+    res.locals.now = clock.now();
     res.set('X-Request-Id', id);
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;

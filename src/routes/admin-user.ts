@@ -1,10 +1,12 @@
-import { Router, type Request, type RequestHandler } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { recentActivity } from '../auth/activity.ts';
 import { policyState } from '../auth/policy.ts';
 import { countUnusedRecoveryCodes } from '../auth/recovery-codes.ts';
 import { listUserSessions } from '../auth/sessions.ts';
+import { setTemporaryPassword } from '../auth/temporary-password.ts';
 import {
   endAllSessionsOf,
+  isLastActiveAdmin,
   resetTwoFactorOf,
   setUserActive,
   setUserRole,
@@ -18,37 +20,52 @@ import { HttpError } from '../middleware/errors.ts';
 import { setFlash } from '../middleware/flash.ts';
 import { requireRecentAuth } from '../middleware/guards.ts';
 import { adminUserPath, paths } from '../paths.ts';
-import { resetTwoFactorForm } from '../validation/admin.ts';
-import { parseForm } from '../validation/forms.ts';
+import { resetTwoFactorForm, temporaryPasswordForm } from '../validation/admin.ts';
+import { parseForm, type FieldErrors } from '../validation/forms.ts';
+import { keepOneTimePassword, takeOneTimePassword } from './one-time-password.ts';
 import { activityRows, sessionRows } from './view-models.ts';
 
 /** What an administrator can do to one user; each has a confirmation page (GET) and a POST. */
 const ACTIONS = [
-  'reset-2fa',
-  'deactivate',
-  'reactivate',
-  'make-admin',
-  'remove-admin',
   'unlock-sign-in',
+  'make-admin',
+  'reactivate',
+  'set-password',
+  'reset-2fa',
   'end-sessions',
+  'remove-admin',
+  'deactivate',
 ] as const;
 type ActionName = (typeof ACTIONS)[number];
+/** Actions that take something away: danger-styled and grouped apart on the page. */
+const DESTRUCTIVE: ReadonlySet<ActionName> = new Set([
+  'set-password',
+  'reset-2fa',
+  'end-sessions',
+  'remove-admin',
+  'deactivate',
+]);
 
 /**
  * One user's page and the actions on them (behind app.ts's adminGuards).
  *
- *   GET  /admin/users/:id            loadTarget → showUser
- *   GET  /admin/users/:id/<action>   recent → loadTarget → showAction(action)
- *   POST /admin/users/:id/<action>   recent → loadTarget → performAction(action)
- *   (<action>: reset-2fa, deactivate, reactivate, make-admin, remove-admin, unlock-sign-in,
- *    end-sessions)
+ *   GET  /admin/users/:id                loadTarget → showUser
+ *   GET  /admin/users/:id/created        loadTarget → showCreated             (password shown once)
+ *   GET  /admin/users/:id/password-set   loadTarget → showTemporaryPassword   (shown once)
+ *   GET  /admin/users/:id/<action>       recent → loadTarget → showAction(action)
+ *   POST /admin/users/:id/<action>       recent → loadTarget → performAction(action)
+ *   (<action>: unlock-sign-in, make-admin, reactivate, set-password, reset-2fa, end-sessions,
+ *    remove-admin, deactivate)
  */
 export function adminUserRoutes(deps: AppDeps): Router {
   const recent = requireRecentAuth(deps.config.recentAuthWindowMs, deps.clock);
   const target = loadTarget(deps);
-  const router = Router().get(paths.adminUser, target, showUser(deps));
+  const router = Router()
+    .get(paths.adminUser, target, showUser(deps))
+    .get(`${paths.adminUser}/created`, target, showCreated(deps))
+    .get(`${paths.adminUser}/password-set`, target, showTemporaryPassword(deps));
   for (const action of ACTIONS) {
-    router.get(`${paths.adminUser}/${action}`, recent, target, showAction(action));
+    router.get(`${paths.adminUser}/${action}`, recent, target, showAction(deps, action));
     router.post(`${paths.adminUser}/${action}`, recent, target, performAction(deps, action));
   }
   return router;
@@ -64,26 +81,7 @@ function loadTarget({ db }: AppDeps): RequestHandler {
   };
 }
 
-function showUser({ db, config, clock }: AppDeps): RequestHandler {
-  return async function showUser(req, res) {
-    const target = targetUser(req);
-    const now = clock.now();
-    const [codesLeft, sessions, activity] = await Promise.all([
-      countUnusedRecoveryCodes(db, target.id),
-      listUserSessions(db, target.id, req.sessionID, new Date(now)),
-      recentActivity(db, target.id, { limit: 20 }),
-    ]);
-    res.render('admin/user', {
-      target,
-      codesLeft,
-      // Not `policy`: that local is the viewing admin's own (the banner in the page header).
-      targetPolicy: policyState(config.require2fa, config.require2faGraceMs, target, now),
-      sessions: sessionRows(sessions, now),
-      activity: activityRows(req, activity, 'admin', now),
-    });
-  };
-}
-
+/** Whether the action applies to the user as they are now (else the page just goes back). */
 function available(action: ActionName, target: User): boolean {
   switch (action) {
     case 'reset-2fa':
@@ -96,30 +94,93 @@ function available(action: ActionName, target: User): boolean {
       return target.role !== 'admin';
     case 'remove-admin':
       return target.role === 'admin';
-    case 'end-sessions':
-    case 'unlock-sign-in':
+    default:
       return true;
   }
 }
 
-function showAction(action: ActionName): RequestHandler {
-  return function showAction(req, res) {
+/** Why the action must not be done, decided before any button is offered; or null. */
+async function refusal({ db }: AppDeps, action: ActionName, req: Request): Promise<string | null> {
+  const target = targetUser(req);
+  const self = target.id === currentUser(req).id;
+  if (action === 'deactivate' || action === 'remove-admin') {
+    if (await isLastActiveAdmin(db, target.id)) return req.t.admin.lastAdmin();
+    if (self) return req.t.admin.notYourself(action);
+  }
+  if (action === 'set-password' && self) return req.t.admin.notYourself(action);
+  return null;
+}
+
+function showUser(deps: AppDeps): RequestHandler {
+  const { db, config, clock } = deps;
+  return async function showUser(req, res) {
     const target = targetUser(req);
-    if (!available(action, target)) return res.redirect(303, adminUserPath(target.id));
-    res.render('admin/confirm-action', {
+    const now = clock.now();
+    const [codesLeft, sessions, activity, lastAdmin] = await Promise.all([
+      countUnusedRecoveryCodes(db, target.id),
+      listUserSessions(db, target.id, req.sessionID, new Date(now)),
+      recentActivity(db, target.id, { limit: 40 }),
+      isLastActiveAdmin(db, target.id),
+    ]);
+    const self = target.id === currentUser(req).id;
+    const offered = ACTIONS.filter(
+      (action) =>
+        available(action, target) &&
+        !((action === 'deactivate' || action === 'remove-admin') && (self || lastAdmin)) &&
+        !(action === 'set-password' && self),
+    );
+    res.render('admin/user', {
       target,
-      action,
-      ...req.t.admin.actions[action],
-      errors: {},
+      self,
+      lastAdmin,
+      codesLeft,
+      actions: offered.filter((action) => !DESTRUCTIVE.has(action)),
+      destructive: offered.filter((action) => DESTRUCTIVE.has(action)),
+      // Not `policy`: that local is the viewing admin's own (the banner in the page header).
+      targetPolicy: policyState(config.require2fa, config.require2faGraceMs, target, now),
+      sessions: sessionRows(sessions, now),
+      activity: activityRows(req, activity, 'admin', now).slice(0, 20),
     });
   };
 }
 
-async function perform(
-  { db, clock }: AppDeps,
-  action: ActionName,
+function renderAction(
   req: Request,
-): Promise<GuardedResult> {
+  res: Response,
+  status: number,
+  action: ActionName,
+  errors: FieldErrors,
+  options: { refused?: boolean } = {},
+) {
+  const target = targetUser(req);
+  const text = req.t.admin.actions[action];
+  const own = target.id === currentUser(req).id ? req.t.admin.ownActions[action] : undefined;
+  res.status(status).render('admin/confirm-action', {
+    target,
+    action,
+    ...text,
+    explain: own ?? text.explain,
+    danger: DESTRUCTIVE.has(action),
+    refused: options.refused ?? false,
+    values: { passwordChoice: 'generate' },
+    errors,
+  });
+}
+
+function showAction(deps: AppDeps, action: ActionName): RequestHandler {
+  return async function showAction(req, res) {
+    const target = targetUser(req);
+    if (!available(action, target)) return res.redirect(303, adminUserPath(target.id));
+    const refused = await refusal(deps, action, req);
+    if (refused) return renderAction(req, res, 200, action, { form: refused }, { refused: true });
+    renderAction(req, res, 200, action, {});
+  };
+}
+
+type Outcome = GuardedResult | { ok: false; reason: 'form'; errors: FieldErrors };
+
+async function perform(deps: AppDeps, action: ActionName, req: Request): Promise<Outcome> {
+  const { db, config, clock } = deps;
   const target = targetUser(req);
   const base = {
     targetId: target.id,
@@ -131,6 +192,27 @@ async function perform(
     case 'reset-2fa': {
       const form = parseForm(resetTwoFactorForm, req.body);
       await resetTwoFactorOf(db, { ...base, reason: form.ok ? form.data.reason : '' });
+      return { ok: true };
+    }
+    case 'set-password': {
+      const form = parseForm(temporaryPasswordForm, req.body);
+      if (!form.ok) return { ok: false, reason: 'form', errors: form.errors };
+      const typed = form.data.passwordChoice === 'set' ? form.data.password : null;
+      const result = await setTemporaryPassword(db, {
+        userId: target.id,
+        password: typed,
+        bcryptCost: config.bcryptCost,
+        actorId: base.actorId,
+        now: base.now,
+        origin: base.origin,
+      });
+      if (!result.ok) return result;
+      if (result.generatedPassword)
+        keepOneTimePassword(req, config.totpKeys, {
+          userId: target.id,
+          purpose: 'temporary',
+          password: result.generatedPassword,
+        });
       return { ok: true };
     }
     case 'deactivate':
@@ -154,20 +236,45 @@ function performAction(deps: AppDeps, action: ActionName): RequestHandler {
   return async function performAction(req, res) {
     const target = targetUser(req);
     if (!available(action, target)) return res.redirect(303, adminUserPath(target.id));
+    const refused = await refusal(deps, action, req);
+    if (refused) return renderAction(req, res, 409, action, { form: refused }, { refused: true });
     const result = await perform(deps, action, req);
-    if (!result.ok) {
-      return res.status(409).render('admin/confirm-action', {
-        target,
-        action,
-        ...req.t.admin.actions[action],
-        errors: { form: req.t.admin.lastAdmin() },
-      });
-    }
+    if (!result.ok && result.reason === 'form')
+      return renderAction(req, res, 400, action, result.errors);
+    if (!result.ok) return renderAction(req, res, 409, action, { form: req.t.admin.lastAdmin() });
     req.log.info(
       { event: `admin_${action}`, userId: target.id, actorId: currentUser(req).id },
       'administrator action',
     );
     setFlash(req, 'success', req.t.admin.actions[action].done);
+    if (action === 'set-password')
+      return res.redirect(303, adminUserPath(target.id, 'password-set'));
     res.redirect(303, adminUserPath(target.id));
+  };
+}
+
+function showTemporaryPassword({ config }: AppDeps): RequestHandler {
+  return function showTemporaryPassword(req, res) {
+    const target = targetUser(req);
+    const password = takeOneTimePassword(req, config.totpKeys, {
+      userId: target.id,
+      purpose: 'temporary',
+    });
+    res.render('admin/password-set', { target, password });
+  };
+}
+
+function showCreated({ config }: AppDeps): RequestHandler {
+  return function showCreated(req, res) {
+    const target = targetUser(req);
+    const password = takeOneTimePassword(req, config.totpKeys, {
+      userId: target.id,
+      purpose: 'created',
+    });
+    res.render('admin/user-created', {
+      created: target,
+      generatedPassword: password,
+      shownBefore: !password && target.mustChangePassword,
+    });
   };
 }

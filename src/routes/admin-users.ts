@@ -1,4 +1,5 @@
 import { Router, type RequestHandler, type Response } from 'express';
+import { LOW_RECOVERY_CODES } from '../auth/limits.ts';
 import { policyState } from '../auth/policy.ts';
 import { createUserAsAdmin } from '../auth/user-admin.ts';
 import { listUsers, type UserListQuery } from '../auth/user-list.ts';
@@ -7,9 +8,10 @@ import { timeAgo } from '../format.ts';
 import { currentUser, originOf } from '../http.ts';
 import { HttpError } from '../middleware/errors.ts';
 import { requireRecentAuth } from '../middleware/guards.ts';
-import { paths } from '../paths.ts';
+import { adminUserPath, paths } from '../paths.ts';
 import { createUserForm, userListQuery } from '../validation/admin.ts';
 import { parseForm, type FieldErrors } from '../validation/forms.ts';
+import { keepOneTimePassword } from './one-time-password.ts';
 
 /**
  * The administrators' user list and creating users (behind app.ts's adminGuards: a signed-in
@@ -70,6 +72,7 @@ function showUserList({ db, config, clock }: AppDeps): RequestHandler {
       nextHref: page.next ? link({ after: page.next }) : null,
       previousHref: page.previous ? link({ before: page.previous }) : null,
       sortHref: (sort: string) => link({ sort }),
+      lowRecoveryCodes: LOW_RECOVERY_CODES,
     });
   };
 }
@@ -113,10 +116,14 @@ function createUser({ db, config, clock }: AppDeps): RequestHandler {
       { event: 'user_created', userId: result.user.id, actorId: admin.id },
       'user created by an administrator',
     );
-    // Shown once, in this response (no-store), never stored in clear or logged.
-    res.status(201).render('admin/user-created', {
-      created: result.user,
-      generatedPassword: result.generatedPassword,
-    });
+    // Post/Redirect/Get: the password is shown once, on the page this redirects to (no-store),
+    // never stored in clear or logged, and a reload resubmits nothing.
+    if (result.generatedPassword)
+      keepOneTimePassword(req, config.totpKeys, {
+        userId: result.user.id,
+        purpose: 'created',
+        password: result.generatedPassword,
+      });
+    res.redirect(303, adminUserPath(result.user.id, 'created'));
   };
 }

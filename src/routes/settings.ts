@@ -1,7 +1,7 @@
 import { Router, type RequestHandler, type Response } from 'express';
 import { changePassword } from '../auth/account.ts';
 import { recentActivity } from '../auth/activity.ts';
-import { LOW_RECOVERY_CODES } from '../auth/limits.ts';
+import { ACTIVITY_ON_SETTINGS, ACTIVITY_PAGE, LOW_RECOVERY_CODES } from '../auth/limits.ts';
 import { countUnusedRecoveryCodes } from '../auth/recovery-codes.ts';
 import { endOtherSessions, endSessionByHandle, listUserSessions } from '../auth/sessions.ts';
 import type { AppDeps } from '../deps.ts';
@@ -18,6 +18,7 @@ import { activityRows, sessionRows } from './view-models.ts';
  * The person's own account: the settings overview, password, sessions and activity.
  *
  *   GET  /settings                       requireAuth → showSettings
+ *   GET  /settings/activity              requireAuth → showActivity
  *   GET  /settings/password              requireAuth → recent → showPasswordForm
  *   POST /settings/password              requireAuth → recent → changeOwnPassword
  *   POST /settings/sessions/end          requireAuth → endOneSession
@@ -28,6 +29,7 @@ export function settingsRoutes(deps: AppDeps): Router {
   return Router()
     .use(paths.settings, requireAuth)
     .get(paths.settings, showSettings(deps))
+    .get(paths.activity, showActivity(deps))
     .get(paths.password, recent, showPasswordForm)
     .post(paths.password, recent, changeOwnPassword(deps))
     .post(paths.endSession, endOneSession(deps))
@@ -41,14 +43,24 @@ function showSettings({ db, clock }: AppDeps): RequestHandler {
     const [codesLeft, sessions, activity] = await Promise.all([
       user.totpEnabledAt ? countUnusedRecoveryCodes(db, user.id) : Promise.resolve(0),
       listUserSessions(db, user.id, req.sessionID, new Date(now)),
-      recentActivity(db, user.id),
+      recentActivity(db, user.id, { limit: 4 * ACTIVITY_ON_SETTINGS }),
     ]);
+    const activityLines = activityRows(req, activity, 'self', now);
     res.render('settings/index', {
       codesLeft,
       lowCodes: codesLeft <= LOW_RECOVERY_CODES,
       sessions: sessionRows(sessions, now),
-      activity: activityRows(req, activity, 'self', now),
+      activity: activityLines.slice(0, ACTIVITY_ON_SETTINGS),
+      moreActivity: activityLines.length > ACTIVITY_ON_SETTINGS,
     });
+  };
+}
+
+function showActivity({ db, clock }: AppDeps): RequestHandler {
+  return async function showActivity(req, res) {
+    const now = clock.now();
+    const activity = await recentActivity(db, currentUser(req).id, { limit: ACTIVITY_PAGE });
+    res.render('settings/activity', { activity: activityRows(req, activity, 'self', now) });
   };
 }
 

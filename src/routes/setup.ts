@@ -5,6 +5,7 @@ import { hasAnyUser } from '../auth/users.ts';
 import type { AppDeps } from '../deps.ts';
 import { originOf } from '../http.ts';
 import { HttpError } from '../middleware/errors.ts';
+import { setFlash } from '../middleware/flash.ts';
 import { startSignedInSession } from '../middleware/session/state.ts';
 import { paths } from '../paths.ts';
 import { parseForm, textField } from '../validation/forms.ts';
@@ -59,6 +60,8 @@ function createAdmin({ db, config, clock }: AppDeps): RequestHandler {
       'first administrator created',
     );
     await startSignedInSession(req, result.user, now);
+    const welcome = req.t.signIn.welcome(config.appName);
+    setFlash(req, 'success', welcome.text, { links: welcome.links });
     res.redirect(303, paths.home);
   };
 }

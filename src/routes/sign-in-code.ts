@@ -101,7 +101,7 @@ function submitCode({ db, config, clock }: AppDeps, mode: SecondFactorMethod): R
       const notice = result.sinceLastSignIn
         ? req.t.signIn.sinceLastVisit(result.sinceLastSignIn)
         : null;
-      if (notice) setFlash(req, 'error', notice);
+      if (notice) setFlash(req, 'error', notice.text, { links: notice.links });
       req.log.info({ event: 'sign_in', userId: user.id, method: result.method }, 'signed in');
       if (result.method === 'recovery_code')
         return res.redirect(303, withQuery(paths.recoveryCodeUsed, { next: pending.next }));

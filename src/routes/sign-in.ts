@@ -100,7 +100,7 @@ function signIn({ db, config, clock }: AppDeps): RequestHandler {
     await startSignedInSession(req, result.user, now.getTime());
     const since = await completePasswordSignIn(db, result.user, now, origin);
     const notice = req.t.signIn.sinceLastVisit(since);
-    if (notice) setFlash(req, 'error', notice);
+    if (notice) setFlash(req, 'error', notice.text, { links: notice.links });
     req.log.info({ event: 'sign_in', userId: result.user.id }, 'signed in');
     res.redirect(303, next);
   };

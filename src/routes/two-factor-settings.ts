@@ -23,6 +23,7 @@ import { reauthenticationFailure } from './code-answers.ts';
  *   POST /settings/2fa/setup     requireAuth → recent → startSetup
  *   GET  /settings/2fa/setup     requireAuth → recent → showSetup
  *   POST /settings/2fa/confirm   requireAuth → recent(back: setup) → confirmSetup
+ *   GET  /settings/2fa/confirm   → /settings/2fa/setup   (a reload of a refused code's page)
  *   GET  /settings/2fa/disable   requireAuth → showDisable
  *   POST /settings/2fa/disable   requireAuth → disable
  */
@@ -37,6 +38,7 @@ export function twoFactorSettingsRoutes(deps: AppDeps): Router {
     .post(paths.twoFactorSetup, recent, startSetup(deps))
     .get(paths.twoFactorSetup, recent, showSetup(deps))
     .post(paths.twoFactorConfirm, recentThenSetup, confirmSetup(deps))
+    .get(paths.twoFactorConfirm, toSetup)
     .get(paths.twoFactorDisable, showDisable)
     .post(paths.twoFactorDisable, disable(deps));
 }
@@ -49,6 +51,8 @@ function secretInSession(req: Request, { config, clock }: AppDeps): string | nul
   if (secret === null) delete req.session.enrolment;
   return secret;
 }
+
+const toSetup: RequestHandler = (_req, res) => res.redirect(303, paths.twoFactorSetup);
 
 function startSetup({ config, clock }: AppDeps): RequestHandler {
   return function startSetup(req, res) {

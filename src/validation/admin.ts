@@ -38,3 +38,16 @@ export const createUserForm = z
 export const resetTwoFactorForm = z.object({
   reason: textField('Reason', { max: 500 }),
 });
+
+/** "Set a temporary password": generated, or typed by the admin. */
+export const temporaryPasswordForm = z
+  .object({
+    passwordChoice: choice('Password choice', ['generate', 'set'] as const),
+    password: textField('Temporary password', { max: 4096, trim: false }),
+  })
+  .superRefine((form, ctx) => {
+    if (form.passwordChoice !== 'set') return;
+    const check = newPasswordField('Temporary password').safeParse(form.password);
+    if (!check.success)
+      ctx.addIssue({ code: 'custom', path: ['password'], message: check.error.issues[0]!.message });
+  });

@@ -295,11 +295,19 @@ describe('admin area (policy off)', () => {
       role: 'user',
       passwordChoice: 'generate',
     });
-    assert.equal(response.status, 201);
-    assert.equal(response.headers['cache-control'], 'no-store');
-    const password = /<code>([a-z2-9-]{23})<\/code>/.exec(response.text)?.[1];
+    assert.equal(response.status, 303, 'Post/Redirect/Get: a reload resubmits nothing');
+    assert.match(response.headers.location!, /^\/admin\/users\/\d+\/created$/);
+    const shown = await adminBrowser.get(response.headers.location!);
+    assert.equal(shown.status, 200);
+    assert.equal(shown.headers['cache-control'], 'no-store');
+    const password = /<code>([a-z2-9-]{23})<\/code>/.exec(shown.text)?.[1];
     assert.ok(password, 'the generated password is on the page');
     assert.ok(!t.logs().includes(password), 'and never in the log');
+    assert.match(shown.text, /\/login/, 'the sign-in address to pass on');
+    assert.match(shown.text, /Create another/);
+    const reloaded = await adminBrowser.get(response.headers.location!);
+    assert.ok(!reloaded.text.includes(password), 'shown only once: a reload does not show it');
+    assert.match(reloaded.text, /shown once/);
     const duplicate = await adminBrowser.submit('/admin/users/new', '/admin/users/new', {
       email: email.toUpperCase(),
       role: 'user',
@@ -385,7 +393,11 @@ describe('admin area under the default policy (admins need 2FA)', () => {
     await signInWithPassword(t, target.email, target.password);
     const page = await browser.get(`/admin/users/${target.id}`);
     assert.equal(page.status, 200);
-    assert.match(page.text, /\(required by \d{4}-\d{2}-\d{2}\)/, "the target's deadline is shown");
+    assert.match(
+      page.text,
+      /\(required by \d{1,2} [A-Z][a-z]+ \d{4} \(in \d+ days\)\)/,
+      "the target's deadline is shown",
+    );
     assert.doesNotMatch(
       page.text,
       /Your administrator requires two-factor authentication/,

@@ -4,6 +4,7 @@ import request from 'supertest';
 import { createBrowser, csrfTokenIn } from '../helpers/agent.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { makeUser } from '../helpers/factories.ts';
+import { signInWithPassword } from '../helpers/two-factor.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -181,16 +182,43 @@ describe('sessions without a sign-in (bots and new visitors)', () => {
     assert.ok(lifetime > 59 * MINUTE && lifetime <= HOUR + 2000, `lifetime ${lifetime} ms`);
   });
 
-  it('when a form is posted after its session expired, then the expired-form page answers', async () => {
+  it('when the sign-in form is posted after its session expired, then the same form comes back with the email kept and a fresh token', async () => {
+    const user = await makeUser(t.db);
     const browser = createBrowser(t.app);
     const page = await browser.get('/login');
     await t.db('sessions').update({ expire: new Date(Date.now() - 1000) });
     const response = await browser.post('/login', {
-      email: 'someone@example.com',
-      password: 'a long enough password',
+      email: user.email,
+      password: user.password,
+      _csrf: csrfTokenIn(page.text),
+    });
+    assert.equal(response.status, 403, 'the old form is refused: its password was not checked');
+    assert.match(response.text, /This page was open for a while\. Enter your password again\./);
+    assert.match(response.text, new RegExp(`value="${user.email.replace(/[.]/g, '\\.')}"`));
+    assert.doesNotMatch(response.text, new RegExp(user.password), 'never the password');
+    const again = await browser.post('/login', {
+      email: user.email,
+      password: user.password,
+      _csrf: csrfTokenIn(response.text),
+    });
+    assert.equal(again.status, 303, 'the fresh token works');
+    assert.equal(again.headers.location, '/');
+  });
+
+  it('when another form is posted after its session expired, then the expired-form page answers', async () => {
+    const user = await makeUser(t.db);
+    const browser = await signInWithPassword(t, user.email, user.password);
+    const page = await browser.get('/settings/password');
+    await t.db('sessions').update({ expire: new Date(Date.now() - 1000) });
+    const response = await browser.post('/settings/password', {
+      currentPassword: user.password,
+      newPassword: 'another long password',
+      confirmPassword: 'another long password',
       _csrf: csrfTokenIn(page.text),
     });
     assert.equal(response.status, 403);
-    assert.match(response.text, /expired/i);
+    assert.match(response.text, /This form has expired/);
+    assert.match(response.text, /Nothing was changed/, 'worded without blaming the person');
+    assert.match(response.text, /href="\/settings\/password"/, 'a link back to the page');
   });
 });

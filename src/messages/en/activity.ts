@@ -1,4 +1,5 @@
 import type { ActivityEntry } from '../../auth/activity.ts';
+import { clockTime, when } from '../../format.ts';
 
 /** Who reads an activity list: the person about themself, or an administrator about them. */
 export type Reader = 'self' | 'admin';
@@ -84,4 +85,18 @@ function sentence(entry: ActivityEntry, reader: Reader): string {
     default:
       return String(entry.event).replace(/_/g, ' ');
   }
+}
+
+/** A line that happened several times in a row: "Signed out (3 times)". */
+export function activityRepeated(text: string, count: number): string {
+  return `${text} (${count} times)`;
+}
+
+/** "today 10:02–10:04 UTC" for events on one day, else "from … to …". */
+export function timeRange(from: Date, to: Date, now: number): string {
+  const start = when(from, now);
+  const sameDay = from.toISOString().slice(0, 10) === to.toISOString().slice(0, 10);
+  if (!sameDay) return `${start} to ${when(to, now)}`;
+  if (clockTime(from) === clockTime(to)) return start;
+  return `${start.replace(/ UTC$/, '')}–${clockTime(to)}`;
 }

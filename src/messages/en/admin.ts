@@ -1,3 +1,4 @@
+import { paths } from '../../paths.ts';
 import type { PageText } from './sign-in.ts';
 
 /** An action on a user's page: its confirmation page, in words, and what is said once done. */
@@ -33,6 +34,8 @@ export const admin = {
   emailTaken: () => 'A user with this email address already exists.',
   lastAdmin: () =>
     'This is the last active administrator. Make someone else an administrator first, so that Keygate always has one.',
+  passwordShownOnce: () =>
+    'The password was shown once, right after it was made, and is not kept. If it was lost, set a new temporary password.',
   actions: {
     'reset-2fa': {
       title: 'Reset two-factor authentication',
@@ -79,14 +82,37 @@ export const admin = {
       button: 'Sign out everywhere',
       done: 'All their sessions were ended.',
     },
+    'set-password': {
+      title: 'Set a temporary password',
+      explain:
+        'For someone who forgot their password. They are signed out everywhere, sign in with the temporary password, and must choose their own straight away. Their two-factor authentication stays as it is.',
+      button: 'Set temporary password',
+      done: 'The temporary password is set and all their sessions were ended.',
+    },
   } satisfies Record<string, ActionText>,
+  /** The same actions on the admin's own account, where they apply to "you". */
+  ownActions: {
+    'reset-2fa':
+      'This deletes your authenticator secret and all your recovery codes and signs you out everywhere, this session included. You can then sign in with your password and set up two-factor authentication again.',
+    'end-sessions': 'Every session of yours ends now, on every device, this one included.',
+    'unlock-sign-in':
+      'If too many wrong passwords locked your account, you can sign in again from anywhere right away.',
+  } as Record<string, string>,
+  notYourself: (action: 'deactivate' | 'remove-admin' | 'set-password') =>
+    action === 'set-password'
+      ? 'To change your own password, use Change password in your settings.'
+      : `You cannot ${action === 'deactivate' ? 'deactivate your own account' : 'remove your own administrator rights'}. Ask another administrator.`,
+  unlocked: (wasLocked: boolean) =>
+    wasLocked
+      ? 'Sign-in was locked after too many wrong passwords; it is unlocked now.'
+      : 'Sign-in was not locked. Nothing needed unlocking.',
 } as const;
 
 export const setup = {
   done: (): PageText => ({
     title: 'Setup is already complete',
-    message:
-      'An administrator already exists. Sign in instead, or ask an administrator for an account.',
+    message: 'An administrator already exists. Sign in, or ask an administrator for an account.',
+    link: { href: paths.signIn, text: 'Sign in instead' },
   }),
   badLink: (): PageText => ({
     title: 'This setup link does not work',

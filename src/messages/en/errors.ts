@@ -10,7 +10,7 @@ export const errors = {
   formExpired: (): PageText => ({
     title: 'This form has expired',
     message:
-      'This form expired or was opened in another tab or browser. Go back, reload the page and try again.',
+      'The page was open for a while, or was opened again in another tab, so Keygate could not accept it. Nothing was changed. Go back to the page and send it again.',
   }),
   tooLarge: (): PageText => ({
     title: 'That was too much to send',
@@ -38,10 +38,11 @@ export const errors = {
     title: 'Page not found',
     message: 'There is nothing at this address. Check it, or go back to the start.',
   }),
-  databaseUnavailable: (): PageText => ({
+  databaseUnavailable: (options: { sentAForm: boolean }): PageText => ({
     title: 'Keygate is temporarily unavailable',
-    message:
-      'Keygate cannot reach its database right now. Nothing you sent was lost or half-saved. Please try again in a minute.',
+    message: options.sentAForm
+      ? 'Keygate cannot reach its database right now, so nothing you sent was saved. Please try again in a minute.'
+      : 'Keygate cannot reach its database right now. Please try again in a minute.',
   }),
   unexpected: (): PageText => ({
     title: 'Something went wrong',

@@ -1,4 +1,4 @@
-import { plural } from '../../format.ts';
+import { deadline, plural } from '../../format.ts';
 import type { PageText } from './sign-in.ts';
 
 export const settings = {
@@ -36,4 +36,12 @@ export const twoFactorSettings = {
   ],
   regenerated: () => 'New recovery codes are ready. Your old ones no longer work.',
   disabled: () => 'Two-factor authentication is off. Your other sessions were signed out.',
+} as const;
+
+/** The 2FA policy, as the person covered by it reads it (admins set it, so "this site" to them). */
+export const policy = {
+  grace: (by: Date, now: number, reader: { isAdmin: boolean }) =>
+    `${reader.isAdmin ? 'This site requires' : 'Your administrator requires'} two-factor authentication. Turn it on by ${deadline(by, now)} to keep access.`,
+  enforced: (appName: string, reader: { isAdmin: boolean }) =>
+    `${reader.isAdmin ? 'This site requires' : 'Your administrator requires'} two-factor authentication. Turn it on to continue using ${appName}.`,
 } as const;
