@@ -53,6 +53,19 @@ export async function endOtherSessions(
   });
 }
 
+/** Signing out: the session itself is ended by the caller; this records it for the person. */
+export async function recordSignOut(
+  db: Db,
+  input: { userId: string; origin: RequestOrigin; now: Date },
+): Promise<void> {
+  await recordAuditEvent(db, {
+    event: 'sign_out',
+    userId: input.userId,
+    ...input.origin,
+    at: input.now,
+  });
+}
+
 /**
  * A session as shown in lists. Session ids are bearer secrets, so pages name a session by a
  * hash of its id instead.

@@ -1,6 +1,7 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
-import { recordAuditEvent } from '../auth/audit.ts';
+import { recordSignOut } from '../auth/sessions.ts';
 import { checkPassword, completePasswordSignIn } from '../auth/sign-in.ts';
+import { findUserById } from '../auth/users.ts';
 import type { AppDeps } from '../deps.ts';
 import { originOf } from '../http.ts';
 import { setFlash } from '../middleware/flash.ts';
@@ -25,7 +26,7 @@ import { loginForm } from '../validation/login.ts';
  */
 export function signInRoutes(deps: AppDeps): Router {
   return Router()
-    .get(paths.signIn, showSignIn)
+    .get(paths.signIn, showSignIn(deps))
     .post(paths.signIn, signIn(deps))
     .get(paths.signOut, requireAuth, showSignOut)
     .post(paths.signOut, signOut(deps));
@@ -52,11 +53,18 @@ function renderSignIn(
   res.status(status).render('auth/login', { values, errors, notice });
 }
 
-function showSignIn(req: Request, res: Response) {
-  const next = safeReturnPath(req.query.next);
-  if (req.user) return res.redirect(303, next);
-  const notice = req.query.signed_out === '1' ? req.t.signIn.signedOut() : undefined;
-  renderSignIn(res, 200, { email: '', next: next === paths.home ? '' : next }, {}, notice);
+function showSignIn({ db }: AppDeps): RequestHandler {
+  return async function showSignIn(req, res) {
+    const next = safeReturnPath(req.query.next);
+    if (req.user) return res.redirect(303, next);
+    const notice = req.query.signed_out === '1' ? req.t.signIn.signedOut() : undefined;
+    // "Start over" from the code step, or a cancelled sign-in: the email is the person's own.
+    let email = req.session.signInEmail ?? '';
+    if (req.session.signInEmail) delete req.session.signInEmail;
+    if (!email && req.session.pending)
+      email = (await findUserById(db, req.session.pending.userId))?.email ?? '';
+    renderSignIn(res, 200, { email, next: next === paths.home ? '' : next }, {}, notice);
+  };
 }
 
 function signIn({ db, config, clock }: AppDeps): RequestHandler {
@@ -116,11 +124,10 @@ function signOut({ db, config, clock }: AppDeps): RequestHandler {
     await destroySession(req);
     res.clearCookie(sessionCookieName(config), sessionCookieAttributes(config));
     if (user) {
-      await recordAuditEvent(db, {
-        event: 'sign_out',
+      await recordSignOut(db, {
         userId: user.id,
-        ...originOf(req),
-        at: new Date(clock.now()),
+        origin: originOf(req),
+        now: new Date(clock.now()),
       });
       req.log.info({ event: 'sign_out', userId: user.id }, 'signed out');
     }

@@ -12,7 +12,14 @@ import { createUser } from '../../src/auth/users.ts';
 import { makeUser, uniqueEmail } from '../helpers/factories.ts';
 import { rememberSecret } from '../helpers/secrets.ts';
 import { codeAt, makeUserWithTwoFactor } from '../helpers/two-factor.ts';
-import { launchChromium, openVisitor, VIEWPORTS, withSite, type ViewportName } from './harness.ts';
+import {
+  destructivePagesChecked,
+  launchChromium,
+  openVisitor,
+  VIEWPORTS,
+  withSite,
+  type ViewportName,
+} from './harness.ts';
 
 let browser: Browser;
 before(async () => {
@@ -156,6 +163,38 @@ for (const viewport of Object.keys(VIEWPORTS) as ViewportName[]) {
         );
         rememberSecret('password', 'another long passphrase');
         await person.close();
+
+        // They forget it: the admin sets a temporary password, shown once, and they choose anew.
+        const again = await openVisitor(browser, site, viewport, 'temporary-password');
+        await again.visit('/login', 'sign-in form');
+        await again.signIn(admin, 'home');
+        await again.visit('/admin/users', 'user list');
+        await again.follow(email, 'user page');
+        assert.equal(
+          await again.page
+            .locator('.button.danger', { hasText: 'Set a temporary password' })
+            .count(),
+          1,
+          'grouped with the actions that take something away',
+        );
+        await again.follow('Set a temporary password', 'confirm temporary password');
+        await again.submit({}, 'Set temporary password', 'temporary password shown once');
+        const temporary = (await again.page.locator('.secret-key code').textContent())!.trim();
+        rememberSecret('password', temporary);
+        await again.visit(again.path(), 'temporary password page reloaded');
+        assert.equal(await again.page.locator('.secret-key').count(), 0, 'shown only once');
+        assert.ok(destructivePagesChecked.length > 0, 'a destructive confirmation was checked');
+        await again.close();
+
+        const returning = await openVisitor(browser, site, viewport, 'after-temporary-password');
+        await returning.visit('/login', 'sign-in form');
+        await returning.submit(
+          { 'Email address': email, Password: temporary },
+          'Sign in',
+          'must change the temporary password',
+        );
+        assert.equal(returning.path(), '/settings/password');
+        await returning.close();
       });
     });
 

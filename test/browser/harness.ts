@@ -153,6 +153,30 @@ export async function openVisitor(
     }
   });
   let count = 0;
+  // Anything that went wrong below the page itself: a console error, a sub-request (stylesheet,
+  // image, icon) that failed or was answered with an error. Every check asserts there was none.
+  let problems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() !== 'error') return;
+    // Chromium reports a page answered with a 4xx (a form's error re-render) as a failed
+    // resource: that status is the page's own and intended, not a broken sub-resource.
+    const own =
+      /^Failed to load resource: the server responded with a status of 4\d\d/.test(
+        message.text(),
+      ) && message.location().url === page.url();
+    if (!own) problems.push(`console error: ${message.text()} (${message.location().url})`);
+  });
+  page.on('requestfailed', (request) => {
+    const error = request.failure()?.errorText ?? '?';
+    // Cancelled because the person moved on (the icon of a page left at once): not a failure.
+    if (error === 'net::ERR_ABORTED') return;
+    problems.push(`failed request: ${request.url()} (${error})`);
+  });
+  page.on('response', (response) => {
+    const request = response.request();
+    if (!request.isNavigationRequest() && response.status() >= 400)
+      problems.push(`sub-request ${response.status()}: ${response.url()}`);
+  });
 
   const visitor: Visitor = {
     page,
@@ -209,6 +233,10 @@ export async function openVisitor(
       );
 
       assert.doesNotMatch(html, /<script/i, `${label}: the page carries a script`);
+      const seen = problems;
+      problems = [];
+      assert.deepEqual(seen, [], `${label}: console errors or failed sub-requests`);
+      checkDestructiveButtons(label, new URL(url).pathname, html);
       await validateHtml(label, html);
       await runAxe(
         browser,
@@ -227,6 +255,46 @@ export async function openVisitor(
     close: () => context.close(),
   };
   return visitor;
+}
+
+/** Confirmation pages of actions that take something away submit with the danger style. */
+const DESTRUCTIVE_PAGE =
+  /^\/admin\/users\/\d+\/(deactivate|remove-admin|reset-2fa|set-password|end-sessions)$/;
+export const destructivePagesChecked: string[] = [];
+function checkDestructiveButtons(label: string, pathname: string, html: string) {
+  if (!DESTRUCTIVE_PAGE.test(pathname)) return;
+  const buttons = [...html.matchAll(/<button type="submit"[^>]*>/g)].map((m) => m[0]);
+  const confirm = buttons.filter((button) => !/link-button/.test(button));
+  if (confirm.length === 0) return; // refused up front: no button is offered
+  destructivePagesChecked.push(pathname);
+  for (const button of confirm)
+    assert.match(button, /class="danger"/, `${label}: the confirm button is not danger-styled`);
+}
+
+/**
+ * Printed on paper the page is black on white, whatever the screen's colour scheme: the body and
+ * every card, in print media with a dark scheme.
+ */
+async function checkPrintsLight(page: Page, label: string) {
+  await page.emulateMedia({ media: 'print', colorScheme: 'dark' });
+  const dark = await page.evaluate(() =>
+    [document.body, ...document.querySelectorAll('.card')]
+      .map((element) => ({
+        what:
+          element === document.body
+            ? 'body'
+            : `.card ${element.querySelector('h1,h2')?.textContent ?? ''}`,
+        background: getComputedStyle(element).backgroundColor,
+        color: getComputedStyle(element).color,
+      }))
+      .filter(
+        (style) =>
+          !/^rgba?\(255, 255, 255/.test(style.background) &&
+          style.background !== 'rgba(0, 0, 0, 0)',
+      ),
+  );
+  await page.emulateMedia({ media: 'screen', colorScheme: 'dark' });
+  assert.deepEqual(dark, [], `${label}: prints dark`);
 }
 
 async function validateHtml(label: string, html: string) {
@@ -266,6 +334,7 @@ async function runAxe(
       if (colorScheme === 'dark') {
         fs.mkdirSync(path.dirname(darkScreenshot), { recursive: true });
         await page.screenshot({ path: darkScreenshot, fullPage: true });
+        await checkPrintsLight(page, label);
       }
       await page.evaluate(AXE_SOURCE);
       // Only colours change between the schemes, so the dark pass runs the colour rules alone.

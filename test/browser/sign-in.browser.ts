@@ -117,20 +117,46 @@ for (const viewport of Object.keys(VIEWPORTS) as ViewportName[]) {
       });
     });
 
-    it('when the session behind an open form has ended, then the expired-form page links back to it', async () => {
+    it('when the session behind an open sign-in form has ended, then the form comes back with the email kept', async () => {
       await withSite({}, async (site) => {
         const user = await makeUser(site.t.db);
         const visitor = await openVisitor(browser, site, viewport, 'expired-form');
         await visitor.visit('/login', 'sign-in form');
         // The session behind the form ends (expiry, pruning or a restart of a memory store).
         await site.t.db('sessions').delete();
-        await visitor.signIn(user, 'form expired');
+        await visitor.signIn(user, 'sign-in form again');
+        assert.equal(visitor.status(), 403);
+        await visitor.page
+          .getByText('This page was open for a while. Enter your password again.')
+          .waitFor();
+        assert.equal(await visitor.page.getByLabel('Email address').inputValue(), user.email);
+        await visitor.submit({ Password: user.password }, 'Sign in', 'signed in after retry');
+        assert.equal(visitor.path(), '/');
+        await visitor.close();
+      });
+    });
+
+    it('when the session behind another open form has ended, then the expired-form page links back to it', async () => {
+      await withSite({}, async (site) => {
+        const user = await makeUser(site.t.db);
+        const visitor = await openVisitor(browser, site, viewport, 'expired-other-form');
+        await visitor.visit('/login', 'sign-in form');
+        await visitor.signIn(user, 'home');
+        await visitor.visit('/settings/password', 'password form');
+        await site.t.db('sessions').delete();
+        await visitor.submit(
+          {
+            'Current password': user.password,
+            'New password': 'a different long passphrase',
+            'New password again': 'a different long passphrase',
+          },
+          'Change password',
+          'form expired',
+        );
         assert.equal(visitor.status(), 403);
         await visitor.page.getByRole('heading', { name: /expired/i }).waitFor();
         await visitor.follow('Go back and try again', 'back to the form');
-        assert.equal(visitor.path(), '/login');
-        await visitor.signIn(user, 'signed in after retry');
-        assert.equal(visitor.path(), '/');
+        assert.equal(visitor.path(), '/login?next=%2Fsettings%2Fpassword');
         await visitor.close();
       });
     });
