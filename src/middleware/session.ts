@@ -86,6 +86,8 @@ export function createSessionMiddleware(
     name: sessionCookieName(config),
     secret: [...config.sessionSecrets],
     store,
+    // The store makes new ids, so that it knows which sessions may be inserted (see its header).
+    genid: (req) => store.generateId(req),
     resave: false,
     saveUninitialized: false,
     rolling: false,
