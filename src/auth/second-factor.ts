@@ -247,11 +247,13 @@ async function checkCode(trx: Db, input: Checked, signingIn: boolean): Promise<C
     if (secret === null) return { ok: false, reason: 'unavailable', driftMinutes: null };
     const step = await matchingStep(secret, totpCode, input.now.getTime(), input.window);
     if (step === null) {
+      // Only a clock behind: a hint about a future step would make that guess worth keeping.
       const driftMinutes = await clockDriftMinutes(
         secret,
         totpCode,
         input.now.getTime(),
         input.window,
+        { look: 'behind_only' },
       );
       return { ok: false, reason: 'wrong_code', driftMinutes };
     }

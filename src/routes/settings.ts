@@ -133,7 +133,9 @@ export function settingsRoutes({ db, config, clock }: AppDeps): Router {
         );
         return res.redirect(303, '/settings/2fa/setup');
       }
-      const drift = code ? await clockDriftMinutes(secret, code, now, config.totpWindow) : null;
+      const drift = code
+        ? await clockDriftMinutes(secret, code, now, config.totpWindow, { look: 'both_ways' })
+        : null;
       const message = code
         ? secondFactorMessage({ ok: false, reason: 'invalid_code', driftMinutes: drift }, 'totp')
         : 'Enter the 6-digit code your app shows for Keygate.';
