@@ -17,6 +17,7 @@ import {
   enforceSessionTimeouts,
   type SessionStore,
 } from './middleware/session.ts';
+import { timeRequests } from './metrics.ts';
 import { PUBLIC_DIR, VIEWS_DIR } from './paths.ts';
 import { accountRoutes } from './routes/account.ts';
 import { adminRoutes } from './routes/admin.ts';
@@ -64,6 +65,7 @@ export function createApp(deps: AppDeps): Express {
   app.locals.appName = config.appName;
 
   app.use(requestContext(logger));
+  app.use(timeRequests);
   app.use(securityHeaders(config.isProduction));
   app.use(holdThrottledResponses(THROTTLED_RESPONSE_DELAY_MS));
   app.use(

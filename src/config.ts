@@ -40,6 +40,8 @@ export interface Config {
   readonly auditRetentionMs: number;
   readonly dbStatementTimeoutMs: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** The Prometheus metrics listener (GET /metrics), or null when off (the default). */
+  readonly metrics: { readonly port: number; readonly host: string } | null;
   /** Things worth one log line at boot (generated development secrets). */
   readonly notes: readonly string[];
 }
@@ -197,6 +199,12 @@ const schema = z.object({
       error: 'must be one of fatal, error, warn, info, debug, trace, silent',
     })
     .default('info'),
+  // Unset: no metrics listener. Its own port, so the app's port never serves /metrics.
+  METRICS_PORT: wholeNumber(1, 65535).optional(),
+  METRICS_HOST: z
+    .string()
+    .min(1, 'must be a host name or address to listen on')
+    .default('127.0.0.1'),
 });
 
 /** Every environment variable Keygate reads (the README and .env.example must list each). */
@@ -303,6 +311,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auditRetentionMs: values.AUDIT_RETENTION,
     dbStatementTimeoutMs: values.DB_STATEMENT_TIMEOUT,
     logLevel: values.LOG_LEVEL,
+    metrics:
+      values.METRICS_PORT === undefined
+        ? null
+        : Object.freeze({ port: values.METRICS_PORT, host: values.METRICS_HOST }),
     notes: Object.freeze(notes),
   });
 }

@@ -8,6 +8,7 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { openDatabaseServer } from './db/database.ts';
 import { createDb, migrateToLatest } from './db/knex.ts';
 import { createLogger } from './logger.ts';
+import { startMetricsServer } from './metrics.ts';
 import { createSessionMiddleware } from './middleware/session.ts';
 
 /** How long in-flight requests get to finish after SIGTERM/SIGINT before we exit anyway. */
@@ -51,6 +52,20 @@ async function main() {
   const url = config.port === port ? config.baseUrl : `http://localhost:${port}`;
   logger.info({ url: `${url}/login`, embeddedDatabase: database.embedded }, 'Keygate is listening');
   process.stderr.write(`\nKeygate is running: ${url}/login\n`);
+
+  const metricsServer = config.metrics
+    ? await startMetricsServer({
+        ...config.metrics,
+        db,
+        sessionPool: sessions.pool,
+        logger,
+      })
+    : null;
+  if (config.metrics)
+    logger.info(
+      { url: `http://${config.metrics.host}:${config.metrics.port}/metrics` },
+      'metrics listening',
+    );
 
   if (!(await hasAnyUser(db))) {
     const token = await createSetupToken(db);
@@ -96,6 +111,8 @@ async function main() {
       server.close(() => resolve());
       server.closeIdleConnections();
     });
+    metricsServer?.close();
+    metricsServer?.closeAllConnections();
     await sessions.close();
     await db.destroy();
     await database.stop();

@@ -1,10 +1,8 @@
 import type { Db } from '../db/knex.ts';
-import { recordAttempt } from './attempts.ts';
 import type { KeyRing } from './encryption.ts';
-import { verifyPassword } from './passwords.ts';
+import { checkCurrentPassword } from './password-check.ts';
 import { verifySecondFactor, type SecondFactorResult } from './second-factor.ts';
 import type { RequestOrigin } from './sign-in.ts';
-import { accountKeyOf, passwordThrottle } from './throttle.ts';
 import type { User } from './users.ts';
 
 export type ReauthenticationResult =
@@ -26,22 +24,21 @@ export async function reauthenticate(
     now: Date;
     keys: KeyRing;
     window: number;
+    bcryptCost: number;
   },
 ): Promise<ReauthenticationResult> {
   const { user, origin, now } = input;
-  const accountKey = accountKeyOf(user.email);
-  const verdict = await passwordThrottle(db, { accountKey, ip: origin.ip, now });
-  if (!verdict.allowed) return { ok: false, field: 'password', throttled: true };
-  const passwordOk = await verifyPassword(input.password, user.passwordHash);
-  await recordAttempt(db, {
-    kind: 'password',
-    userId: user.id,
-    accountKey: accountKeyOf(user.email),
-    ip: origin.ip,
-    succeeded: passwordOk,
-    at: now,
+  const check = await checkCurrentPassword(db, {
+    account: { user },
+    password: input.password,
+    purpose: 'reauthentication',
+    bcryptCost: input.bcryptCost,
+    now,
+    origin,
   });
-  if (!passwordOk) return { ok: false, field: 'password' };
+  if (!check.ok && check.reason === 'throttled')
+    return { ok: false, field: 'password', throttled: true };
+  if (!check.ok) return { ok: false, field: 'password' };
   if (!user.totpEnabledAt) return { ok: true };
   const result = await verifySecondFactor(db, {
     user,

@@ -1,4 +1,6 @@
 import type { Db } from '../db/knex.ts';
+import { countSecondFactor } from '../metrics.ts';
+import { attemptRow, type AttemptReason } from './attempts.ts';
 import { recordAuditEvent } from './audit.ts';
 import { decrypt, type KeyRing } from './encryption.ts';
 import {
@@ -160,16 +162,17 @@ export async function verifySecondFactor(
       return { ok: false, reason: 'not_enrolled' } as const;
     const checked: Checked = { ...input, user };
 
-    const attempt = (succeeded: boolean, reason: string | null) => ({
-      kind: 'second_factor',
-      user_id: user.id,
-      ip: origin.ip,
-      succeeded,
-      reason,
-      pending_ref: input.pendingRef,
-      created_at: now,
-    });
-    const record = async (succeeded: boolean, reason: string | null) => {
+    const attempt = (succeeded: boolean, reason: AttemptReason | null) =>
+      attemptRow({
+        kind: 'second_factor',
+        userId: user.id,
+        ip: origin.ip,
+        succeeded,
+        reason,
+        pendingRef: input.pendingRef,
+        at: now,
+      });
+    const record = async (succeeded: boolean, reason: AttemptReason | null) => {
       await trx('auth_attempts').insert(attempt(succeeded, reason));
     };
 
@@ -217,6 +220,23 @@ export async function verifySecondFactor(
   });
 
   await auditOutcome(db, input, result);
+  if (result.ok || (result.reason !== 'unavailable' && result.reason !== 'not_enrolled')) {
+    const type = result.ok
+      ? result.method
+      : input.accept !== 'either'
+        ? input.accept
+        : parseTotpCode(input.code)
+          ? 'totp'
+          : 'recovery_code';
+    countSecondFactor(
+      type,
+      result.ok
+        ? 'success'
+        : result.reason === 'locked' || result.reason === 'pending_exhausted'
+          ? result.reason
+          : 'failure',
+    );
+  }
   if (result.ok) {
     return {
       ...result,

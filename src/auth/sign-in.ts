@@ -1,8 +1,8 @@
 import type { Db } from '../db/knex.ts';
-import { attemptRow, recordAttempt, recordAttemptAndEvent } from './attempts.ts';
+import { countSignIn } from '../metrics.ts';
+import { recordAttemptAndEvent, type AttemptRow } from './attempts.ts';
 import { recordAuditEvent, type AuditEvent } from './audit.ts';
-import { verifyAgainstDummy, verifyPassword } from './passwords.ts';
-import { accountKeyOf, passwordThrottleAndUser } from './throttle.ts';
+import { checkCurrentPassword } from './password-check.ts';
 import type { User } from './users.ts';
 
 export interface RequestOrigin {
@@ -16,51 +16,25 @@ export type PasswordCheck =
   | { ok: false; reason: 'throttled'; retryAt: Date };
 
 /**
- * The password step. The attempt limits are checked first, before any bcrypt, so a throttled
- * attempt costs no hashing and says nothing about whether the password was right. Unknown email,
- * wrong password and deactivated account all cost one bcrypt comparison and give the same
- * answer, so neither the page nor its timing says which it was.
+ * The password step (see checkCurrentPassword): limits first, atomically, before any bcrypt, so a
+ * throttled attempt costs no hashing and says nothing about whether the password was right.
+ * Unknown email, wrong password and deactivated account give the same answer in the same time.
  */
 export async function checkPassword(
   db: Db,
   input: { email: string; password: string; bcryptCost: number; now: Date; origin: RequestOrigin },
 ): Promise<PasswordCheck> {
-  const accountKey = accountKeyOf(input.email);
-  const { verdict, user } = await passwordThrottleAndUser(db, {
-    accountKey,
-    ip: input.origin.ip,
+  const result = await checkCurrentPassword(db, {
+    account: { email: input.email },
+    password: input.password,
+    purpose: 'sign_in',
+    bcryptCost: input.bcryptCost,
     now: input.now,
-    email: input.email,
+    origin: input.origin,
   });
-  if (!verdict.allowed) return { ok: false, reason: 'throttled', retryAt: verdict.retryAt };
-
-  const passwordOk = user
-    ? await verifyPassword(input.password, user.passwordHash)
-    : await verifyAgainstDummy(input.password, input.bcryptCost);
-  const ok = user !== null && passwordOk && user.isActive;
-
-  const attempt = {
-    kind: 'password' as const,
-    userId: user?.id ?? null,
-    accountKey,
-    ip: input.origin.ip,
-    succeeded: ok,
-    at: input.now,
-  };
-  if (!ok && user) {
-    await recordAttemptAndEvent(db, attemptRow(attempt), {
-      event: 'sign_in_failed',
-      userId: user.id,
-      ip: input.origin.ip,
-      userAgent: input.origin.userAgent,
-      details: { reason: passwordOk ? 'account_inactive' : 'wrong_password' },
-      at: input.now,
-    });
-  } else {
-    await recordAttempt(db, attempt);
-  }
-  if (!ok) return { ok: false, reason: 'invalid_credentials' };
-  return { ok: true, user };
+  if (result.ok) return result;
+  if (result.reason === 'throttled') return result;
+  return { ok: false, reason: 'invalid_credentials' };
 }
 
 /** What happened to an account since its last sign-in that the person should be told about. */
@@ -113,9 +87,10 @@ export async function markSignIn(
     origin: RequestOrigin;
     method: 'password' | 'totp' | 'recovery_code';
     lastSignInSet: boolean;
-    attempt?: Record<string, unknown>;
+    attempt?: AttemptRow;
   },
 ): Promise<void> {
+  countSignIn(input.method);
   if (!input.lastSignInSet)
     await db('users').where({ id: user.id }).update({ last_sign_in_at: input.now });
   const event: AuditEvent = {

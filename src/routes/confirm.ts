@@ -42,6 +42,7 @@ export function confirmRoutes({ db, config, clock }: AppDeps): Router {
       now,
       keys: keyRingOf(config),
       window: config.totpWindow,
+      bcryptCost: config.bcryptCost,
     });
     if (!result.ok) {
       const failure = reauthenticationFailure(result);

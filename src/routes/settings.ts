@@ -252,6 +252,7 @@ export function settingsRoutes({ db, config, clock }: AppDeps): Router {
       now,
       keys,
       window: config.totpWindow,
+      bcryptCost: config.bcryptCost,
     });
     if (!result.ok) {
       const failure = reauthenticationFailure(result);

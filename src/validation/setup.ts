@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { emailField, textField } from './forms.ts';
+import { newEmailField, textField } from './forms.ts';
 import { newPasswordField } from './passwords.ts';
 
 export const setupForm = z
   .object({
     token: textField('Setup token', { max: 200, required: 'This setup link is incomplete.' }),
-    email: emailField(),
+    email: newEmailField(),
     password: newPasswordField(),
     confirmPassword: textField('Password confirmation', {
       max: 4096,
