@@ -95,6 +95,9 @@ export async function verifyPasswordUniformly(
     : await verifyAgainstDummy(password, costs.configured);
   if (ok) return true;
   const slowest = Math.max(costs.configured, costs.highestStored ?? 0);
+  // With one cost in use (the usual case) every failure already did the same work: no sleep.
+  const compared = (hash === null ? null : bcryptCostOf(hash)) ?? costs.configured;
+  if (slowest <= compared) return false;
   const target = msPerRound === null ? 0 : msPerRound * 2 ** slowest;
   const wait = target - (performance.now() - started);
   if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
