@@ -58,12 +58,7 @@ export function attemptRow(attempt: Attempt): AttemptRow {
   };
 }
 
-/** One row per attempt: inserts are atomic, so concurrent failures are all counted. */
-export async function recordAttempt(db: Db, attempt: Attempt): Promise<void> {
-  await db('auth_attempts').insert(attemptRow(attempt));
-}
-
-/** Inserts an attempt and returns its id (a password attempt's reservation). */
+/** Inserts an attempt (one row each: inserts are atomic, so concurrent ones all count). */
 export async function insertAttempt(db: Db, attempt: Attempt): Promise<string> {
   const [row] = (await db('auth_attempts').insert(attemptRow(attempt)).returning('id')) as {
     id: string;
