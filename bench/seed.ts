@@ -50,9 +50,10 @@ export async function seedUsers(db: Db, material: SeedMaterial, from: number, to
       );
     }
     await db.raw(
-      `INSERT INTO users (id, email, password_hash, role, totp_secret_encrypted, totp_enabled_at,
-                          created_at, updated_at)
+      `INSERT INTO users (id, email, email_canonical, password_hash, role, totp_secret_encrypted,
+                          totp_enabled_at, created_at, updated_at)
        SELECT g, CASE WHEN g = :admin THEN :adminEmail ELSE 'user' || g || '@bench.example' END,
+              CASE WHEN g = :admin THEN :adminEmail ELSE 'user' || g || '@bench.example' END,
               :hash, CASE WHEN g = :admin THEN 'admin' ELSE 'user' END,
               ct, now(), now() - (g || ' seconds')::interval, now()
        FROM unnest(:cts::text[]) WITH ORDINALITY AS batch(ct, n),

@@ -21,6 +21,7 @@ import { enforceSessionTimeouts } from './middleware/session/timeouts.ts';
 import { paths } from './paths.ts';
 import { adminUserRoutes } from './routes/admin-user.ts';
 import { adminUsersRoutes } from './routes/admin-users.ts';
+import { timeRequests } from './metrics.ts';
 import { confirmRoutes } from './routes/confirm.ts';
 import { recoverExpiredSignInForms } from './routes/expired-forms.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -65,6 +66,7 @@ export function createApp(deps: AppDeps): Express {
   app.locals.format = format;
 
   app.use(requestContext(logger, clock));
+  app.use(timeRequests);
   app.use(securityHeaders(config.isProduction));
   app.use(
     paths.publicFiles,

@@ -5,7 +5,7 @@
  */
 import type { Request } from 'express';
 import type { PolicyState } from './auth/policy.ts';
-import type { RequestOrigin } from './auth/sign-in.ts';
+import type { RequestOrigin } from './auth/origin.ts';
 import type { User } from './auth/users.ts';
 import type { Logger } from './logger.ts';
 import type { Messages } from './messages/index.ts';

@@ -9,6 +9,7 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { openDatabaseServer } from './db/database.ts';
 import { createDb, migrateToLatest } from './db/knex.ts';
 import { chooseLogFormat, createLogger, prettyDestination } from './logger.ts';
+import { startMetricsServer } from './metrics.ts';
 import { createSessionMiddleware } from './middleware/session/setup.ts';
 
 /** How long in-flight requests get to finish after SIGTERM/SIGINT before we exit anyway. */
@@ -92,6 +93,20 @@ async function main() {
   logger.info({ url: `${url}/login`, embeddedDatabase: database.embedded }, 'Keygate is listening');
   process.stderr.write(`\nKeygate is running: ${url}/login\n`);
 
+  const metricsServer = config.metrics
+    ? await startMetricsServer({
+        ...config.metrics,
+        db,
+        sessionPool: sessions.pool,
+        logger,
+      })
+    : null;
+  if (config.metrics)
+    logger.info(
+      { url: `http://${config.metrics.host}:${config.metrics.port}/metrics` },
+      'metrics listening',
+    );
+
   if (!(await hasAnyUser(db))) {
     const token = await createSetupToken(db);
     // The token is printed for the operator, never logged.
@@ -137,6 +152,8 @@ async function main() {
       server.close(() => resolve());
       server.closeIdleConnections();
     });
+    metricsServer?.close();
+    metricsServer?.closeAllConnections();
     await sessions.close();
     await db.destroy();
     await database.stop();

@@ -1,10 +1,9 @@
 import type { Db } from '../db/knex.ts';
-import { recordAttempt } from './attempts.ts';
 import { recordAuditEvent } from './audit.ts';
-import { hashPassword, verifyPassword } from './passwords.ts';
+import { checkCurrentPassword } from './password-check.ts';
+import { hashPassword } from './passwords.ts';
 import { endUserSessions } from './sessions.ts';
-import type { RequestOrigin } from './sign-in.ts';
-import { accountKeyOf, passwordThrottle } from './throttle.ts';
+import type { RequestOrigin } from './origin.ts';
 import type { User } from './users.ts';
 
 export type ChangePasswordResult =
@@ -28,22 +27,16 @@ export async function changePassword(
   },
 ): Promise<ChangePasswordResult> {
   const { user, now, origin } = input;
-  const verdict = await passwordThrottle(db, {
-    accountKey: accountKeyOf(user.email),
-    ip: origin.ip,
+  const check = await checkCurrentPassword(db, {
+    account: { user },
+    password: input.currentPassword,
+    purpose: 'password_change',
+    bcryptCost: input.bcryptCost,
     now,
+    origin,
   });
-  if (!verdict.allowed) return { ok: false, reason: 'throttled' };
-  const currentOk = await verifyPassword(input.currentPassword, user.passwordHash);
-  await recordAttempt(db, {
-    kind: 'password',
-    userId: user.id,
-    accountKey: accountKeyOf(user.email),
-    ip: origin.ip,
-    succeeded: currentOk,
-    at: now,
-  });
-  if (!currentOk) return { ok: false, reason: 'wrong_current_password' };
+  if (!check.ok && check.reason === 'throttled') return { ok: false, reason: 'throttled' };
+  if (!check.ok) return { ok: false, reason: 'wrong_current_password' };
   const passwordHash = await hashPassword(input.newPassword, input.bcryptCost);
   const sessions = await db.transaction(async (trx) => {
     await trx('users')

@@ -1,4 +1,4 @@
-import type { RequestOrigin } from './sign-in.ts';
+import type { RequestOrigin } from './origin.ts';
 
 /**
  * What an operator's command (npm run user, create-user) is recorded as: no address, no browser,

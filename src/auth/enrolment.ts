@@ -10,7 +10,7 @@ import { associatedData, decrypt, encrypt, type KeyRing } from './encryption.ts'
 import { ENROLMENT_MAX_FAILURES, ENROLMENT_TIMEOUT_MS } from './limits.ts';
 import { makeRecoveryCodes, storeRecoveryCodes } from './recovery-codes.ts';
 import { endUserSessions } from './sessions.ts';
-import type { RequestOrigin } from './sign-in.ts';
+import type { RequestOrigin } from './origin.ts';
 import { clockDriftMinutes, generateTotpSecret, matchingStep, parseTotpCode } from './totp.ts';
 
 /** An enrolment in progress, as the session keeps it. */
@@ -84,7 +84,9 @@ export async function confirmEnrolment(
       reason: code ? 'wrong_code' : 'malformed',
       failures,
       discarded: failures >= ENROLMENT_MAX_FAILURES,
-      driftMinutes: code ? await clockDriftMinutes(input.secret, code, now, input.window) : null,
+      driftMinutes: code
+        ? await clockDriftMinutes(input.secret, code, now, input.window, { look: 'both_ways' })
+        : null,
     };
   }
   return enableTwoFactor(db, { ...input, step });

@@ -3,6 +3,34 @@
  * may want to tune are in config.ts; these are part of the design.
  */
 
+/**
+ * Limits on every password check (sign-in, confirm-it's-you, turning 2FA off, changing the
+ * password). Enforced in auth/throttle.ts, atomically with the check (see reservePasswordAttempt).
+ */
+export const PASSWORD_LIMITS = {
+  /** Failures from one IP on one account within the window, before delays start. */
+  accountIpFailures: 10,
+  accountIpWindowMs: 15 * 60_000,
+  /** The delay after the 10th failure, doubling with each further one, capped. */
+  firstDelayMs: 60_000,
+  maxDelayMs: 15 * 60_000,
+  /** Consecutive failures on one account (any IP) that lock it: NIST SP 800-63B-4 caps this at 100. */
+  accountFailures: 100,
+  accountLockMs: 60 * 60_000,
+  /** An IP that signed in to the account successfully within this time is not locked out by it. */
+  knownIpMs: 30 * 86_400_000,
+  /** Failures from one IP across all accounts within the window (credential stuffing). */
+  ipFailures: 100,
+  ipWindowMs: 15 * 60_000,
+  /**
+   * An attempt whose outcome decides this one's waits for it at most this long, then counts it as
+   * a failure; one reserved longer ago than `inFlightStaleMs` (its request died) always is one.
+   */
+  inFlightWaitMs: 5_000,
+  inFlightStaleMs: 30_000,
+  inFlightPollMs: 20,
+} as const;
+
 /** How long a "too many attempts" page (429) is held back (see middleware/throttled.ts). */
 export const THROTTLED_RESPONSE_DELAY_MS = 1000;
 /** Wrong codes that end one pending sign-in (back to the password step). */

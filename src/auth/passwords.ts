@@ -33,7 +33,7 @@ export function hashPassword(password: string, cost: number): Promise<string> {
 }
 
 export function verifyPassword(password: string, hash: string): Promise<boolean> {
-  return bcrypt.compare(preHash(password), hash);
+  return timedCompare(password, hash);
 }
 
 const dummyHashes = new Map<number, Promise<string>>();
@@ -48,7 +48,59 @@ export async function verifyAgainstDummy(password: string, cost: number): Promis
     hash = bcrypt.hash(crypto.randomBytes(16).toString('hex'), cost);
     dummyHashes.set(cost, hash);
   }
-  await bcrypt.compare(preHash(password), await hash);
+  await timedCompare(password, await hash);
+  return false;
+}
+
+/**
+ * bcrypt's time doubles with each cost step, so one number describes this machine: milliseconds
+ * per 2^cost rounds, a moving average over the comparisons it has run (under load it rises, and
+ * the padding below with it).
+ */
+let msPerRound: number | null = null;
+
+async function timedCompare(password: string, hash: string): Promise<boolean> {
+  const started = performance.now();
+  const ok = await bcrypt.compare(preHash(password), hash);
+  const cost = bcryptCostOf(hash);
+  if (cost !== null) {
+    const sample = (performance.now() - started) / 2 ** cost;
+    msPerRound = msPerRound === null ? sample : msPerRound * 0.8 + sample * 0.2;
+  }
+  return ok;
+}
+
+/**
+ * A password check whose failures all take as long as one at the highest bcrypt cost in use
+ * (#50). Hashes keep the cost they were made with, so after BCRYPT_COST changes the database
+ * holds several; without this, an account hashed at 12 on a server at 10 answered a wrong
+ * password 3-4 times slower than an unknown email (whose dummy check runs at the configured
+ * cost), and every account made before the change stood out.
+ *
+ * The choice: a failure (wrong password, unknown email, inactive account) is padded with a
+ * sleep up to the time a comparison at max(configured cost, highest stored cost) takes here. A
+ * sleep costs no CPU, so an attacker sending unknown emails cannot make the server do more
+ * hashing than before; only failures wait, and only while hashes of a higher cost exist:
+ * successful sign-ins rehash at the configured cost (see sign-in.ts), so the spread shrinks as
+ * people sign in. `hash` null: an unknown email.
+ */
+export async function verifyPasswordUniformly(
+  password: string,
+  hash: string | null,
+  costs: { configured: number; highestStored: number | null },
+): Promise<boolean> {
+  const started = performance.now();
+  const ok = hash
+    ? await timedCompare(password, hash)
+    : await verifyAgainstDummy(password, costs.configured);
+  if (ok) return true;
+  const slowest = Math.max(costs.configured, costs.highestStored ?? 0);
+  // With one cost in use (the usual case) every failure already did the same work: no sleep.
+  const compared = (hash === null ? null : bcryptCostOf(hash)) ?? costs.configured;
+  if (slowest <= compared) return false;
+  const target = msPerRound === null ? 0 : msPerRound * 2 ** slowest;
+  const wait = target - (performance.now() - started);
+  if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
   return false;
 }
 

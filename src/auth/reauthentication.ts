@@ -1,10 +1,9 @@
 import type { Db } from '../db/knex.ts';
-import { recordAttempt } from './attempts.ts';
+import { recordAuditEvent } from './audit.ts';
 import type { KeyRing } from './encryption.ts';
-import { verifyPassword } from './passwords.ts';
+import { checkCurrentPassword } from './password-check.ts';
 import { verifySecondFactor, type SecondFactorResult } from './second-factor.ts';
-import type { RequestOrigin } from './sign-in.ts';
-import { accountKeyOf, passwordThrottle } from './throttle.ts';
+import type { RequestOrigin } from './origin.ts';
 import type { User } from './users.ts';
 
 export type ReauthenticationResult =
@@ -15,6 +14,8 @@ export type ReauthenticationResult =
 /**
  * A signed-in person proving again that it is them: the password, then (when 2FA is on) a code
  * from the app or a recovery code. Both kinds of attempt count against the usual limits.
+ * `purpose: 'confirm'` ("confirm it's you") records the success in the person's activity; turning
+ * 2FA off records its own event instead.
  */
 export async function reauthenticate(
   db: Db,
@@ -26,23 +27,23 @@ export async function reauthenticate(
     now: Date;
     keys: KeyRing;
     window: number;
+    bcryptCost: number;
+    purpose: 'confirm' | 'turn_off_two_factor';
   },
 ): Promise<ReauthenticationResult> {
   const { user, origin, now } = input;
-  const accountKey = accountKeyOf(user.email);
-  const verdict = await passwordThrottle(db, { accountKey, ip: origin.ip, now });
-  if (!verdict.allowed) return { ok: false, field: 'password', throttled: true };
-  const passwordOk = await verifyPassword(input.password, user.passwordHash);
-  await recordAttempt(db, {
-    kind: 'password',
-    userId: user.id,
-    accountKey: accountKeyOf(user.email),
-    ip: origin.ip,
-    succeeded: passwordOk,
-    at: now,
+  const check = await checkCurrentPassword(db, {
+    account: { user },
+    password: input.password,
+    purpose: 'reauthentication',
+    bcryptCost: input.bcryptCost,
+    now,
+    origin,
   });
-  if (!passwordOk) return { ok: false, field: 'password' };
-  if (!user.totpEnabledAt) return { ok: true };
+  if (!check.ok && check.reason === 'throttled')
+    return { ok: false, field: 'password', throttled: true };
+  if (!check.ok) return { ok: false, field: 'password' };
+  if (!user.totpEnabledAt) return succeeded(db, input);
   const result = await verifySecondFactor(db, {
     user,
     code: input.code,
@@ -53,5 +54,19 @@ export async function reauthenticate(
     keys: input.keys,
     window: input.window,
   });
-  return result.ok ? { ok: true } : { ok: false, field: 'code', failure: result };
+  return result.ok ? succeeded(db, input) : { ok: false, field: 'code', failure: result };
+}
+
+async function succeeded(
+  db: Db,
+  input: { user: User; origin: RequestOrigin; now: Date; purpose: string },
+): Promise<ReauthenticationResult> {
+  if (input.purpose === 'confirm')
+    await recordAuditEvent(db, {
+      event: 'reauthenticated',
+      userId: input.user.id,
+      ...input.origin,
+      at: input.now,
+    });
+  return { ok: true };
 }

@@ -4,7 +4,7 @@ import type { Db } from '../db/knex.ts';
 import { recordAuditEvent } from './audit.ts';
 import { associatedData, decrypt, encrypt, type KeyRing } from './encryption.ts';
 import { FRESH_CODES_TIMEOUT_MS } from './limits.ts';
-import type { RequestOrigin } from './sign-in.ts';
+import type { RequestOrigin } from './origin.ts';
 
 /** Crockford's base32: no I, L, O or U, so codes survive being read aloud or handwritten. */
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -120,19 +120,21 @@ export async function consumeRecoveryCode(
   userId: string,
   code: string,
   now: Date,
-): Promise<boolean> {
+): Promise<'used' | 'already_used' | 'wrong_code'> {
   const row = await db('recovery_codes')
     .where({ user_id: userId, lookup: lookupTag(userId, code) })
-    .whereNull('used_at')
-    .first('id', 'code_hash');
-  if (!row) return false;
-  if (!(await bcrypt.compare(code, row.code_hash))) return false;
+    .first('id', 'code_hash', 'used_at');
+  if (!row) return 'wrong_code';
+  if (!(await bcrypt.compare(code, row.code_hash))) return 'wrong_code';
+  // The person's own code, used before: saying so helps them, and tells a guesser nothing (a
+  // used code is worth nothing).
+  if (row.used_at) return 'already_used';
   const used = await db('recovery_codes')
     .where({ id: row.id })
     .whereNull('used_at')
     .update({ used_at: now })
     .returning('id');
-  return used.length === 1;
+  return used.length === 1 ? 'used' : 'already_used';
 }
 
 /** A new set of recovery codes; every old one stops working in the same transaction. */

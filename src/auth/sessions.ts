@@ -1,13 +1,14 @@
 import crypto from 'node:crypto';
 import type { Db } from '../db/knex.ts';
 import { recordAuditEvent } from './audit.ts';
-import type { RequestOrigin } from './sign-in.ts';
+import type { RequestOrigin } from './origin.ts';
 
 /**
  * Ends every session of a user except `keepSid` (the one making the change), if given, and
  * returns the user's new session generation. Deleting the rows ends them now; bumping the
- * generation makes sure they stay dead even if a request in flight writes its row back (the
- * session store upserts). The caller keeping its session must adopt the new generation.
+ * generation is a second lock on the door: a session issued under an older generation is dead
+ * even if its row were ever written back (the store no longer recreates deleted rows, see
+ * middleware/session-store.ts). The caller keeping its session must adopt the new generation.
  */
 export async function endUserSessions(
   db: Db,

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { Db } from '../db/knex.ts';
 import { recordAuditEvent } from './audit.ts';
-import type { RequestOrigin } from './sign-in.ts';
+import type { RequestOrigin } from './origin.ts';
 import { createUser, type CreateUserResult } from './users.ts';
 
 function hashToken(token: string): string {

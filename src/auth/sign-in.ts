@@ -1,68 +1,36 @@
 import type { Db } from '../db/knex.ts';
-import { attemptRow, recordAttempt, recordAttemptAndEvent } from './attempts.ts';
+import { countSignIn } from '../metrics.ts';
+import { recordAttemptAndEvent, type AttemptRow } from './attempts.ts';
 import { recordAuditEvent, type AuditEvent } from './audit.ts';
-import { verifyAgainstDummy, verifyPassword } from './passwords.ts';
-import { accountKeyOf, passwordThrottleAndUser } from './throttle.ts';
+import { checkCurrentPassword } from './password-check.ts';
+import type { RequestOrigin } from './origin.ts';
 import type { User } from './users.ts';
-
-export interface RequestOrigin {
-  ip: string;
-  userAgent: string | null;
-  /** Set when no browser is involved: an operator's command (see command-line.ts). */
-  via?: 'command line';
-}
 
 export type PasswordCheck =
   | { ok: true; user: User }
-  | { ok: false; reason: 'invalid_credentials' }
+  | { ok: false; reason: 'invalid_credentials'; triesLeft: number }
   | { ok: false; reason: 'throttled'; retryAt: Date };
 
 /**
- * The password step. The attempt limits are checked first, before any bcrypt, so a throttled
- * attempt costs no hashing and says nothing about whether the password was right. Unknown email,
- * wrong password and deactivated account all cost one bcrypt comparison and give the same
- * answer, so neither the page nor its timing says which it was.
+ * The password step (see checkCurrentPassword): limits first, atomically, before any bcrypt, so a
+ * throttled attempt costs no hashing and says nothing about whether the password was right.
+ * Unknown email, wrong password and deactivated account give the same answer in the same time.
  */
 export async function checkPassword(
   db: Db,
   input: { email: string; password: string; bcryptCost: number; now: Date; origin: RequestOrigin },
 ): Promise<PasswordCheck> {
-  const accountKey = accountKeyOf(input.email);
-  const { verdict, user } = await passwordThrottleAndUser(db, {
-    accountKey,
-    ip: input.origin.ip,
+  const result = await checkCurrentPassword(db, {
+    account: { email: input.email },
+    password: input.password,
+    purpose: 'sign_in',
+    bcryptCost: input.bcryptCost,
     now: input.now,
-    email: input.email,
+    origin: input.origin,
   });
-  if (!verdict.allowed) return { ok: false, reason: 'throttled', retryAt: verdict.retryAt };
-
-  const passwordOk = user
-    ? await verifyPassword(input.password, user.passwordHash)
-    : await verifyAgainstDummy(input.password, input.bcryptCost);
-  const ok = user !== null && passwordOk && user.isActive;
-
-  const attempt = {
-    kind: 'password' as const,
-    userId: user?.id ?? null,
-    accountKey,
-    ip: input.origin.ip,
-    succeeded: ok,
-    at: input.now,
-  };
-  if (!ok && user) {
-    await recordAttemptAndEvent(db, attemptRow(attempt), {
-      event: 'sign_in_failed',
-      userId: user.id,
-      ip: input.origin.ip,
-      userAgent: input.origin.userAgent,
-      details: { reason: passwordOk ? 'account_inactive' : 'wrong_password' },
-      at: input.now,
-    });
-  } else {
-    await recordAttempt(db, attempt);
-  }
-  if (!ok) return { ok: false, reason: 'invalid_credentials' };
-  return { ok: true, user };
+  if (result.ok) return result;
+  if (result.reason === 'throttled') return result;
+  return { ok: false, reason: 'invalid_credentials', triesLeft: result.triesLeft };
 }
 
 /** What happened to an account since its last sign-in that the person should be told about. */
@@ -114,11 +82,13 @@ export async function markSignIn(
     now: Date;
     origin: RequestOrigin;
     method: 'password' | 'totp' | 'recovery_code';
-    lastSignInSet: boolean;
-    attempt?: Record<string, unknown>;
+    /** Whether the caller's own UPDATE already set users.last_sign_in_at (one statement less). */
+    lastSignIn: 'set_by_caller' | 'set_here';
+    attempt?: AttemptRow;
   },
 ): Promise<void> {
-  if (!input.lastSignInSet)
+  countSignIn(input.method);
+  if (input.lastSignIn === 'set_here')
     await db('users').where({ id: user.id }).update({ last_sign_in_at: input.now });
   const event: AuditEvent = {
     event: 'sign_in',
@@ -145,6 +115,6 @@ export async function completePasswordSignIn(
   const row = (await db
     .first(sinceLastSignInColumns(db, user, ''))
     .fromRaw('(SELECT 1) AS one')) as Parameters<typeof sinceLastSignInFrom>[0];
-  await markSignIn(db, user, { now, origin, method: 'password', lastSignInSet: false });
+  await markSignIn(db, user, { now, origin, method: 'password', lastSignIn: 'set_here' });
   return sinceLastSignInFrom(row);
 }

@@ -2,7 +2,7 @@ import type { Db } from '../db/knex.ts';
 import { recordAuditEvent } from './audit.ts';
 import { generatePassword, hashPassword } from './passwords.ts';
 import { endUserSessions } from './sessions.ts';
-import type { RequestOrigin } from './sign-in.ts';
+import type { RequestOrigin } from './origin.ts';
 
 export type TemporaryPasswordResult =
   | { ok: true; generatedPassword: string | null; endedSessions: number }

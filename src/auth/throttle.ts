@@ -1,34 +1,21 @@
 import type { Db } from '../db/knex.ts';
-import { toUser, type User, type UserRow } from './users.ts';
+import { attemptRow, deleteAttempt, insertAttempt } from './attempts.ts';
+import { PASSWORD_LIMITS } from './limits.ts';
+import { canonicalEmail, toUser, type User, type UserRow } from './users.ts';
 
 /**
- * Limits on the password step (README, "Security model"). Every password attempt is a row in
- * auth_attempts, keyed by the email as typed (lowercased), so unknown emails are limited exactly
- * like real accounts and the limits say nothing about who exists. The checks run before any
- * bcrypt, so a refused attempt costs one indexed query and no hashing.
+ * Limits on password checks (README, "Security model"; the numbers are in limits.ts). Every
+ * password attempt is a row in auth_attempts, keyed by the canonical email as typed, so unknown
+ * emails are limited exactly like real accounts and the limits say nothing about who exists.
  */
-export const PASSWORD_LIMITS = {
-  /** Failures from one IP on one account within the window, before delays start. */
-  accountIpFailures: 10,
-  accountIpWindowMs: 15 * 60_000,
-  /** The delay after the 10th failure, doubling with each further one, capped. */
-  firstDelayMs: 60_000,
-  maxDelayMs: 15 * 60_000,
-  /** Consecutive failures on one account (any IP) that lock it: NIST SP 800-63B-4 caps this at 100. */
-  accountFailures: 100,
-  accountLockMs: 60 * 60_000,
-  /** An IP that signed in to the account successfully within this time is not locked out by it. */
-  knownIpMs: 30 * 86_400_000,
-  /** Failures from one IP across all accounts within the window (credential stuffing). */
-  ipFailures: 100,
-  ipWindowMs: 15 * 60_000,
-} as const;
+export { PASSWORD_LIMITS };
 
 export type ThrottleVerdict =
   { allowed: true } | { allowed: false; scope: 'account_ip' | 'account' | 'ip'; retryAt: Date };
 
+/** The password limits' key for an email: its canonical form (see users.ts). */
 export function accountKeyOf(email: string): string {
-  return email.trim().toLowerCase();
+  return canonicalEmail(email);
 }
 
 interface Counts {
@@ -38,66 +25,139 @@ interface Counts {
   known_ip: boolean;
   account_failures: string;
   account_last: Date | null;
+  in_flight: string;
+  highest_cost: string | null;
 }
 
-interface ThrottleInput {
-  accountKey: string;
-  ip: string;
-  now: Date;
-}
-
-/** Whether a password attempt for `accountKey` from `ip` may be checked now (one statement). */
-export async function passwordThrottle(db: Db, input: ThrottleInput): Promise<ThrottleVerdict> {
-  const { rows } = await db.raw<{ rows: Counts[] }>(`SELECT ${COUNTS}`, countBindings(input));
-  return verdictOf(rows[0]!, input.now);
+export interface PasswordReservation {
+  /** The attempt's row: settle it after the bcrypt run (attempts.ts), or it stays a failure. */
+  attemptId: string;
+  verdict: ThrottleVerdict;
+  /** The account, read fresh; null when unknown, and always null when the attempt is refused. */
+  user: User | null;
+  /** The highest bcrypt cost of any stored hash (for uniform failure times, see passwords.ts). */
+  highestStoredCost: number | null;
+  /** Failures this account may still have from this address before sign-in is paused. */
+  triesLeft: number;
 }
 
 /**
- * The sign-in's first read: the throttle's counts and the user with that email, in one statement.
- * The user row is read even when the attempt is refused; it never leaves this function then.
+ * Reserves a password attempt before any bcrypt run, so that check-and-count is atomic (#47).
+ *
+ * The attempt is inserted first, as a failure "in flight", under two transaction-scoped advisory
+ * locks (its account key, then its IP: always in that order, so they cannot deadlock) held only
+ * for that one INSERT. So for any one account or IP, ids are handed out in commit order: every
+ * attempt with a smaller id is visible to the count that follows. The count then looks at exactly
+ * the attempts before this one, as if they had arrived one by one:
+ * - counting every earlier attempt still in flight as a failure, the limits allow it: go ahead;
+ * - they refuse it even with no attempt in flight: refused (the row is deleted: it was never
+ *   checked, so it is not counted, and it costs no bcrypt);
+ * - otherwise the answer depends on how earlier attempts in flight end: wait for them (they settle
+ *   within a bcrypt run) and count again.
+ * Before, every request read the counts before any wrote its row, and N concurrent guesses were
+ * N checks. Now N concurrent attempts get exactly what the limit has left, no more and no fewer.
+ *
+ * A request that dies between reserving and settling leaves an `in_flight` row: after
+ * `inFlightStaleMs` it counts as a failure (failing closed; a crash costs at most one attempt).
+ *
+ * `account`: an email as typed (sign-in) or a signed-in user (confirm-it's-you, turning 2FA
+ * off, changing the password), whose row is read again here. The "known address" exemption and
+ * the reset by a success are keyed by user id, so no other spelling of an address can lift or
+ * dodge another account's lock (#51).
  */
-export async function passwordThrottleAndUser(
+export async function reservePasswordAttempt(
   db: Db,
-  input: ThrottleInput & { email: string },
-): Promise<{ verdict: ThrottleVerdict; user: User | null }> {
-  const { rows } = await db.raw<{ rows: (Counts & Partial<UserRow>)[] }>(
-    `SELECT ${COUNTS}, users.*
-     FROM (SELECT 1) AS one LEFT JOIN users ON lower(users.email) = lower(:email)`,
-    { ...countBindings(input), email: input.email },
-  );
-  const row = rows[0]!;
-  const verdict = verdictOf(row, input.now);
-  return { verdict, user: verdict.allowed && row.id ? toUser(row as UserRow) : null };
-}
-
-function countBindings(input: ThrottleInput) {
+  input: { account: { email: string } | { user: User }; ip: string; now: Date },
+): Promise<PasswordReservation> {
   const L = PASSWORD_LIMITS;
   const now = input.now.getTime();
-  return {
+  const { account } = input;
+  const [match, matchBinding, accountKey] =
+    'email' in account
+      ? ['users.email_canonical = :match', accountKeyOf(account.email), accountKeyOf(account.email)]
+      : ['users.id = :match', account.user.id, account.user.emailCanonical];
+
+  const row = attemptRow({
+    kind: 'password',
+    userId: 'user' in account ? account.user.id : null,
+    accountKey,
     ip: input.ip,
-    key: input.accountKey,
+    succeeded: false,
+    reason: 'in_flight',
+    at: input.now,
+  });
+  const inserted = await db.raw<{ rows: { id: string }[] }>(
+    `INSERT INTO auth_attempts (kind, user_id, account_key, ip, succeeded, reason, created_at)
+     SELECT :kind, :user_id, :account_key, :ip, :succeeded, :reason, :created_at
+     FROM (SELECT pg_advisory_xact_lock(hashtextextended('keygate:password-account:' || :account_key, 0)),
+                  pg_advisory_xact_lock(hashtextextended('keygate:password-ip:' || :ip, 0))) AS serialised
+     RETURNING id`,
+    { ...row },
+  );
+  const attemptId = String(inserted.rows[0]!.id);
+
+  const bindings = {
+    own: attemptId,
+    key: accountKey,
+    match: matchBinding,
+    ip: input.ip,
     ipSince: new Date(now - L.ipWindowMs),
     pairSince: new Date(now - L.accountIpWindowMs),
     knownSince: new Date(now - L.knownIpMs),
+    staleBefore: new Date(now - L.inFlightStaleMs),
   };
+  const waitUntil = performance.now() + L.inFlightWaitMs;
+  for (;;) {
+    const { rows } = await db.raw<{ rows: (Counts & Partial<UserRow>)[] }>(
+      `SELECT ${COUNTS}, users.* FROM (SELECT 1) AS one LEFT JOIN users ON ${match}`,
+      bindings,
+    );
+    const counts = rows[0]!;
+    const verdict = verdictOf(counts, input.now);
+    const undecided =
+      !verdict.allowed && Number(counts.in_flight) > 0 && performance.now() < waitUntil;
+    if (undecided) {
+      await new Promise((resolve) => setTimeout(resolve, L.inFlightPollMs));
+      continue;
+    }
+    if (!verdict.allowed) await deleteAttempt(db, attemptId);
+    return {
+      attemptId,
+      verdict,
+      user: verdict.allowed && counts.id ? toUser(counts as UserRow) : null,
+      highestStoredCost: counts.highest_cost === null ? null : Number(counts.highest_cost),
+      triesLeft: Math.max(0, L.accountIpFailures - Number(counts.pair_failures) - 1),
+    };
+  }
 }
 
+// Every count looks only at attempts before this one (id < :own), and counts those still in
+// flight as failures; in_flight says how many of them might still turn out otherwise.
+const FAILED = `NOT succeeded`;
+const PENDING = `reason = 'in_flight' AND created_at > :staleBefore`;
 const COUNTS = `
        (SELECT count(*) FROM auth_attempts
-         WHERE kind = 'password' AND ip = :ip AND NOT succeeded AND created_at > :ipSince) AS ip_failures,
+         WHERE kind = 'password' AND ip = :ip AND ${FAILED} AND created_at > :ipSince
+           AND id < :own) AS ip_failures,
        (SELECT count(*) FROM auth_attempts
-         WHERE kind = 'password' AND account_key = :key AND ip = :ip AND NOT succeeded AND created_at > :pairSince) AS pair_failures,
+         WHERE kind = 'password' AND account_key = :key AND ip = :ip AND ${FAILED}
+           AND created_at > :pairSince AND id < :own) AS pair_failures,
        (SELECT max(created_at) FROM auth_attempts
-         WHERE kind = 'password' AND account_key = :key AND ip = :ip AND NOT succeeded AND created_at > :pairSince) AS pair_last,
+         WHERE kind = 'password' AND account_key = :key AND ip = :ip AND ${FAILED}
+           AND created_at > :pairSince AND id < :own) AS pair_last,
        EXISTS (SELECT 1 FROM auth_attempts
-         WHERE kind = 'password' AND account_key = :key AND ip = :ip AND succeeded AND reason IS NULL
-           AND created_at > :knownSince) AS known_ip,
+         WHERE kind = 'password' AND user_id = users.id AND ip = :ip AND succeeded
+           AND reason IS NULL AND created_at > :knownSince) AS known_ip,
        (SELECT count(*) FROM auth_attempts
-         WHERE kind = 'password' AND account_key = :key AND NOT succeeded
+         WHERE kind = 'password' AND account_key = :key AND ${FAILED} AND id < :own
            AND id > coalesce((SELECT max(id) FROM auth_attempts
-                              WHERE kind = 'password' AND account_key = :key AND succeeded), 0)) AS account_failures,
+                              WHERE kind = 'password' AND user_id = users.id AND succeeded), 0)) AS account_failures,
        (SELECT max(created_at) FROM auth_attempts
-         WHERE kind = 'password' AND account_key = :key AND NOT succeeded) AS account_last`;
+         WHERE kind = 'password' AND account_key = :key AND ${FAILED} AND id < :own) AS account_last,
+       (SELECT count(*) FROM auth_attempts
+         WHERE kind = 'password' AND (account_key = :key OR ip = :ip) AND ${PENDING}
+           AND id < :own) AS in_flight,
+       (SELECT max(substr(password_hash, 5, 2)) FROM users) AS highest_cost`;
 
 function verdictOf(counts: Counts, at: Date): ThrottleVerdict {
   const L = PASSWORD_LIMITS;
@@ -133,13 +193,39 @@ export async function unlockPasswordSignIn(
   db: Db,
   input: { accountKey: string; userId: string; ip: string; now: Date },
 ): Promise<void> {
-  await db('auth_attempts').insert({
+  await insertAttempt(db, {
     kind: 'password',
-    account_key: input.accountKey,
-    user_id: input.userId,
+    accountKey: input.accountKey,
+    userId: input.userId,
     ip: input.ip,
     succeeded: true,
     reason: 'admin_unlock',
-    created_at: input.now,
+    at: input.now,
   });
+}
+
+/**
+ * When the lock on the whole account (100 failures in a row) lifts, or null when there is none:
+ * what an administrator or the command line is told before unlocking. Reads only.
+ */
+export async function accountLockedUntil(
+  db: Db,
+  user: Pick<User, 'id' | 'emailCanonical'>,
+  now: Date,
+): Promise<Date | null> {
+  const L = PASSWORD_LIMITS;
+  const { rows } = await db.raw<{ rows: { failures: string; last: Date | null }[] }>(
+    `SELECT
+       (SELECT count(*) FROM auth_attempts
+         WHERE kind = 'password' AND account_key = :key AND NOT succeeded
+           AND id > coalesce((SELECT max(id) FROM auth_attempts
+                              WHERE kind = 'password' AND user_id = :id AND succeeded), 0)) AS failures,
+       (SELECT max(created_at) FROM auth_attempts
+         WHERE kind = 'password' AND account_key = :key AND NOT succeeded) AS last`,
+    { key: user.emailCanonical, id: user.id },
+  );
+  const { failures, last } = rows[0]!;
+  if (Number(failures) < L.accountFailures || !last) return null;
+  const until = last.getTime() + L.accountLockMs;
+  return now.getTime() < until ? new Date(until) : null;
 }

@@ -86,16 +86,24 @@ export async function matchingStep(
 /**
  * For a code that did not match within the window: how many minutes the person's device clock
  * seems to be off (positive: ahead), if the code matches within ±10 minutes; otherwise null.
+ *
+ * `look: 'behind_only'` wherever a code would be accepted later (sign-in, confirm-it's-you,
+ * turning 2FA off): a code for a future step becomes valid when its time comes, so "your clock
+ * looks ahead" would tell a guesser that this guess is worth sending again (#49). A past step can
+ * never be used again (codes are only accepted for steps after the last one used), so a "behind"
+ * hint gives nothing away. Enrolment may look both ways: its secret is discarded on success.
  */
 export async function clockDriftMinutes(
   secret: string,
   code: string,
   nowMs: number,
   window: number,
+  options: { look: 'both_ways' | 'behind_only' },
 ): Promise<number | null> {
   const current = stepAt(nowMs);
+  const directions = options.look === 'both_ways' ? [-1, 1] : [-1];
   for (let distance = window + 1; distance <= DRIFT_SEARCH_STEPS; distance++) {
-    for (const offset of [-distance, distance]) {
+    for (const offset of directions.map((sign) => sign * distance)) {
       if (constantTimeEqual(await codeForStep(secret, current + offset), code)) {
         return Math.round((offset * TOTP_PERIOD_SECONDS) / 60);
       }

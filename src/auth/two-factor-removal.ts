@@ -1,7 +1,7 @@
 import type { Db } from '../db/knex.ts';
 import { recordAuditEvent } from './audit.ts';
 import { endUserSessions } from './sessions.ts';
-import type { RequestOrigin } from './sign-in.ts';
+import type { RequestOrigin } from './origin.ts';
 
 /**
  * Turns 2FA off in one transaction: secret and every recovery code gone, and every other session

@@ -3,7 +3,7 @@ import type { Db } from '../db/knex.ts';
 import { recordAuditEvent } from './audit.ts';
 import { generatePassword, hashPassword } from './passwords.ts';
 import { endOtherSessions, endUserSessions } from './sessions.ts';
-import type { RequestOrigin } from './sign-in.ts';
+import type { RequestOrigin } from './origin.ts';
 import { accountKeyOf, unlockPasswordSignIn } from './throttle.ts';
 import { disableTwoFactor } from './two-factor-removal.ts';
 import { createUser, toUser, type Role, type User, type UserRow } from './users.ts';

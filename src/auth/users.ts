@@ -5,6 +5,8 @@ export type Role = 'admin' | 'user';
 export interface User {
   id: string;
   email: string;
+  /** The address as compared: look-up, uniqueness and password limits (see canonicalEmail). */
+  emailCanonical: string;
   passwordHash: string;
   role: Role;
   isActive: boolean;
@@ -23,6 +25,7 @@ export interface User {
 export interface UserRow {
   id: string;
   email: string;
+  email_canonical: string;
   password_hash: string;
   role: Role;
   is_active: boolean;
@@ -41,6 +44,7 @@ export function toUser(row: UserRow): User {
   return {
     id: String(row.id),
     email: row.email,
+    emailCanonical: row.email_canonical,
     passwordHash: row.password_hash,
     role: row.role,
     isActive: row.is_active,
@@ -54,6 +58,17 @@ export function toUser(row: UserRow): User {
     twoFactorGraceStartedAt: row.two_factor_grace_started_at,
     sessionGeneration: row.session_generation,
   };
+}
+
+/**
+ * The one form of an email that is compared (#51): NFKC (fullwidth letters, the Kelvin and
+ * Ångström signs and other compatibility characters become their usual letters), trimmed, and
+ * lowercased with full Unicode case mapping, in JavaScript only, so the database's collation plays
+ * no part. Nothing else is folded: dots, plus tags and accents are parts of a different address.
+ * (New addresses must also be ASCII once normalised: see newEmailField in validation/forms.ts.)
+ */
+export function canonicalEmail(email: string): string {
+  return email.normalize('NFKC').trim().toLowerCase().normalize('NFKC');
 }
 
 /** Ids are bigints; anything that is not a plain positive integer cannot be one. */
@@ -92,6 +107,7 @@ export async function createUser(db: Db, input: NewUser): Promise<CreateUserResu
     const [row] = await db<UserRow>('users')
       .insert({
         email: input.email,
+        email_canonical: canonicalEmail(input.email),
         password_hash: input.passwordHash,
         role: input.role,
         must_change_password: input.mustChangePassword ?? false,
@@ -99,7 +115,11 @@ export async function createUser(db: Db, input: NewUser): Promise<CreateUserResu
       .returning('*');
     return { ok: true, user: toUser(row as UserRow) };
   } catch (error) {
-    if ((error as { constraint?: string }).constraint === 'users_email_lower_unique') {
+    const constraint = (error as { constraint?: string }).constraint;
+    if (
+      constraint === 'users_email_canonical_unique' ||
+      constraint === 'users_email_lower_unique'
+    ) {
       return { ok: false, reason: 'email_taken' };
     }
     throw error;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { hashPassword } from '../auth/passwords.ts';
 import { recordAuditEvent } from '../auth/audit.ts';
 import { createUser } from '../auth/users.ts';
-import { emailField, parseForm } from '../validation/forms.ts';
+import { newEmailField, parseForm } from '../validation/forms.ts';
 import { newPasswordField } from '../validation/passwords.ts';
 import { readPassword } from './read-password.ts';
 import { fail, withDatabase } from './shared.ts';
@@ -11,7 +11,7 @@ import { fail, withDatabase } from './shared.ts';
 const USAGE =
   'usage: npm run create-user -- --email EMAIL [--admin]  (the password is read from standard input)';
 
-const userForm = z.object({ email: emailField(), password: newPasswordField() });
+const userForm = z.object({ email: newEmailField(), password: newPasswordField() });
 
 let args;
 try {

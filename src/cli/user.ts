@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { COMMAND_LINE_ACTOR, COMMAND_LINE_ORIGIN } from '../auth/command-line.ts';
 import { setTemporaryPassword } from '../auth/temporary-password.ts';
-import { accountKeyOf, passwordThrottle } from '../auth/throttle.ts';
+import { accountLockedUntil } from '../auth/throttle.ts';
 import {
   resetTwoFactorOf,
   setUserActive,
@@ -84,7 +84,7 @@ async function show(db: Db, user: User, now: Date): Promise<string> {
     .whereNull('used_at')
     .count<{ n: string }>('* as n')
     .first();
-  const lock = await passwordThrottle(db, { accountKey: accountKeyOf(user.email), ip: '', now });
+  const lockedUntil = await accountLockedUntil(db, user, now);
   const time = (at: Date | null) => (at ? at.toISOString().replace(/\.\d+Z$/, 'Z') : 'never');
   return [
     `${user.email} (id ${user.id})`,
@@ -92,7 +92,7 @@ async function show(db: Db, user: User, now: Date): Promise<string> {
     `  active:          ${user.isActive ? 'yes' : 'no (deactivated)'}`,
     `  two-factor:      ${user.totpEnabledAt ? `on since ${time(user.totpEnabledAt)}, ${Number(codes?.n)} recovery codes left` : 'off'}`,
     `  password:        ${user.mustChangePassword ? 'temporary (must be changed at the next sign-in)' : 'chosen by the user'}`,
-    `  sign-in:         ${!lock.allowed && lock.scope === 'account' ? `locked after too many wrong passwords until ${time(lock.retryAt)}` : 'not locked'}`,
+    `  sign-in:         ${lockedUntil ? `locked after too many wrong passwords until ${time(lockedUntil)}` : 'not locked'}`,
     `  last sign-in:    ${time(user.lastSignInAt)}`,
     `  created:         ${time(user.createdAt)}`,
   ].join('\n');
@@ -134,14 +134,10 @@ const outcome = await withDatabase(async (db, config): Promise<Outcome> => {
         `Reset two-factor authentication for ${user.email}: secret and recovery codes deleted, all sessions ended. They sign in with their password and set it up again.`,
       );
     case 'unlock': {
-      const before = await passwordThrottle(db, {
-        accountKey: accountKeyOf(user.email),
-        ip: '',
-        now,
-      });
+      const lockedUntil = await accountLockedUntil(db, user, now);
       await unlockSignIn(db, { ...action, email: user.email });
       return done(
-        !before.allowed && before.scope === 'account'
+        lockedUntil
           ? `Unlocked sign-in for ${user.email}.`
           : `Sign-in for ${user.email} was not locked; nothing to undo.`,
       );

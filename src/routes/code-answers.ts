@@ -16,10 +16,24 @@ export function twoFactorUnavailable(req: Request): HttpError {
   return new HttpError(503, req.t.secondFactor.unavailable());
 }
 
-/** Words for a refused code. */
-export function codeFailureText(req: Request, failure: CodeFailure, kind: CodeKind): string {
-  if (failure.reason === 'locked') return req.t.secondFactor.locked(failure.lockedUntil!);
-  return req.t.secondFactor.wrongCode(kind, failure.driftMinutes ?? null);
+/** Words for a refused code: the error, and apart from it a neutral note (the clock hint). */
+export function codeFailureText(
+  req: Request,
+  failure: CodeFailure,
+  kind: CodeKind,
+): { error: string; note: string | null } {
+  if (failure.reason === 'locked')
+    return {
+      error: req.t.secondFactor.locked(failure.lockedUntil!, req.res!.locals.now),
+      note: null,
+    };
+  return {
+    error: req.t.secondFactor.wrongCode(kind, {
+      alreadyUsed: failure.alreadyUsed,
+      triesLeft: failure.triesLeft,
+    }),
+    note: failure.driftMinutes ? req.t.secondFactor.driftNote(failure.driftMinutes) : null,
+  };
 }
 
 /** The page answer for a failed "password and code" check (confirm-it's-you, turning 2FA off). */
@@ -34,8 +48,9 @@ export function reauthenticationFailure(
     return { status: 401, errors: { password: req.t.reauthentication.wrongPassword() } };
   }
   if (result.failure.reason === 'unavailable') throw twoFactorUnavailable(req);
+  const text = codeFailureText(req, result.failure, 'either');
   return {
     status: result.failure.reason === 'locked' ? 429 : 401,
-    errors: { code: codeFailureText(req, result.failure, 'either') },
+    errors: { code: text.note ? `${text.error} ${text.note}` : text.error },
   };
 }

@@ -1,5 +1,4 @@
 import { Router, type RequestHandler, type Response } from 'express';
-import { recordAuditEvent } from '../auth/audit.ts';
 import { reauthenticate } from '../auth/reauthentication.ts';
 import type { AppDeps } from '../deps.ts';
 import { currentUser, originOf } from '../http.ts';
@@ -50,13 +49,14 @@ function confirm({ db, config, clock }: AppDeps): RequestHandler {
       now,
       keys: config.totpKeys,
       window: config.totpWindow,
+      bcryptCost: config.bcryptCost,
+      purpose: 'confirm',
     });
     if (!result.ok) {
       const failure = reauthenticationFailure(req, result);
       return renderConfirm(res, failure.status, next, failure.errors);
     }
     await refreshAuthentication(req, now.getTime());
-    await recordAuditEvent(db, { event: 'reauthenticated', userId: user.id, ...origin, at: now });
     res.redirect(303, next);
   };
 }

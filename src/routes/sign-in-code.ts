@@ -60,21 +60,28 @@ function loadPending({ db, config, clock }: AppDeps): RequestHandler {
   };
 }
 
+/** The code form; while the account's codes are locked, the lock instead of the form. */
 function renderCodeForm(
   res: Response,
   mode: SecondFactorMethod,
   status: number,
   errors: FieldErrors,
-  lockedMessage: string | null = null,
+  options: { lockedMessage?: string | null; note?: string | null } = {},
 ) {
-  res.status(status).render('auth/second-factor', { mode, errors, lockedMessage });
+  res.status(status).render('auth/second-factor', {
+    mode,
+    errors,
+    lockedMessage: options.lockedMessage ?? null,
+    note: options.note ?? null,
+  });
 }
 
 function showCodeForm({ db, clock }: AppDeps, mode: SecondFactorMethod): RequestHandler {
   return async function showCodeForm(req, res) {
     const userId = req.pendingUser?.id ?? req.session.pending!.userId;
     const lockedUntil = await secondFactorLockedUntil(db, userId, new Date(clock.now()));
-    renderCodeForm(res, mode, 200, {}, lockedUntil ? req.t.secondFactor.locked(lockedUntil) : null);
+    const lockedMessage = lockedUntil ? req.t.secondFactor.locked(lockedUntil, clock.now()) : null;
+    renderCodeForm(res, mode, 200, {}, { lockedMessage });
   };
 }
 
@@ -125,7 +132,9 @@ function submitCode({ db, config, clock }: AppDeps, mode: SecondFactorMethod): R
       setFlash(req, 'error', req.t.signIn.tooManyWrongCodes());
       return res.redirect(303, paths.signIn);
     }
-    const status = result.reason === 'locked' ? 429 : 401;
-    renderCodeForm(res, mode, status, { code: codeFailureText(req, result, mode) });
+    const text = codeFailureText(req, result, mode);
+    if (result.reason === 'locked')
+      return renderCodeForm(res, mode, 429, {}, { lockedMessage: text.error });
+    renderCodeForm(res, mode, 401, { code: text.error }, { note: text.note });
   };
 }

@@ -88,13 +88,13 @@ function signIn({ db, config, clock }: AppDeps): RequestHandler {
       const waitMs = result.retryAt.getTime() - now.getTime();
       res.set('Retry-After', String(Math.max(1, Math.ceil(waitMs / 1000))));
       return renderSignIn(res, 429, signInValues(req.body, next), {
-        form: req.t.signIn.throttled(waitMs),
+        form: req.t.signIn.throttled(result.retryAt, now.getTime()),
       });
     }
     if (!result.ok) {
       req.log.info({ event: 'sign_in_failed' }, 'sign-in refused');
       return renderSignIn(res, 401, signInValues(req.body, next), {
-        form: req.t.signIn.wrongCredentials(),
+        form: req.t.signIn.wrongCredentials(result.triesLeft),
       });
     }
     if (result.user.totpEnabledAt) {

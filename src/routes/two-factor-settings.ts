@@ -127,7 +127,12 @@ function confirmSetup(deps: AppDeps): RequestHandler {
       const code =
         result.reason === 'malformed'
           ? req.t.twoFactorSettings.enterCode()
-          : req.t.secondFactor.wrongCode('totp', result.driftMinutes);
+          : [
+              req.t.secondFactor.wrongCode('totp'),
+              result.driftMinutes ? req.t.secondFactor.driftNote(result.driftMinutes) : '',
+            ]
+              .join(' ')
+              .trim();
       return renderSetup(req, res, config.appName, secret, 400, { code });
     }
     delete req.session.enrolment;
@@ -171,6 +176,8 @@ function disable({ db, config, clock }: AppDeps): RequestHandler {
       now,
       keys: config.totpKeys,
       window: config.totpWindow,
+      bcryptCost: config.bcryptCost,
+      purpose: 'turn_off_two_factor',
     });
     if (!result.ok) {
       const failure = reauthenticationFailure(req, result);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { emailField, textField } from './forms.ts';
+import { newEmailField, textField } from './forms.ts';
 import { newPasswordField } from './passwords.ts';
 import { en } from '../messages/index.ts';
 
@@ -23,7 +23,7 @@ export const userListQuery = z.object({
 
 export const createUserForm = z
   .object({
-    email: emailField(),
+    email: newEmailField(),
     role: choice('Role', ['user', 'admin'] as const),
     passwordChoice: choice('Password choice', ['generate', 'set'] as const),
     password: textField('Initial password', { max: 4096, trim: false }),

@@ -59,10 +59,25 @@ export function textField(
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
+/** An address as typed to sign in (compared in canonical form: see canonicalEmail). */
 export function emailField() {
   return textField('Email address', { max: 254, required: en.forms.enterEmail() }).refine(
-    (email) => email === '' || EMAIL.test(email),
+    (email) => email === '' || EMAIL.test(email.normalize('NFKC')),
     en.forms.emailShape(),
+  );
+}
+
+/**
+ * An address for a new account. Beyond the usual checks it must be ASCII once NFKC-normalised:
+ * non-ASCII letters are where look-alikes live (Cyrillic "а" for Latin "a", and many more that no
+ * normalisation folds), and an identity provider gains more from one unambiguous spelling per
+ * person than from internationalised mailboxes (#51).
+ */
+export function newEmailField() {
+  return emailField().refine(
+    // eslint-disable-next-line no-control-regex
+    (email) => /^[\x00-\x7f]*$/.test(email.normalize('NFKC')),
+    en.forms.asciiEmail(),
   );
 }
 

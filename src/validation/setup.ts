@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { emailField, textField } from './forms.ts';
+import { newEmailField, textField } from './forms.ts';
 import { newPasswordField } from './passwords.ts';
 import { en } from '../messages/index.ts';
 
 export const setupForm = z
   .object({
     token: textField('Setup token', { max: 200, required: en.forms.setupLinkIncomplete() }),
-    email: emailField(),
+    email: newEmailField(),
     password: newPasswordField(),
     confirmPassword: textField('Password confirmation', {
       max: 4096,

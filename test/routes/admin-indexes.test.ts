@@ -9,8 +9,8 @@ before(async () => {
   t = await createTestApp();
   // Enough rows for the planner to prefer indexes, made in one statement.
   await t.db.raw(`
-    INSERT INTO users (email, password_hash, role, last_sign_in_at, totp_enabled_at, totp_secret_encrypted)
-    SELECT 'user-' || n || '@scale.example', 'x', CASE WHEN n % 100 = 0 THEN 'admin' ELSE 'user' END,
+    INSERT INTO users (email, email_canonical, password_hash, role, last_sign_in_at, totp_enabled_at, totp_secret_encrypted)
+    SELECT 'user-' || n || '@scale.example', 'user-' || n || '@scale.example', 'x', CASE WHEN n % 100 = 0 THEN 'admin' ELSE 'user' END,
            CASE WHEN n % 4 = 0 THEN NULL ELSE now() - n * interval '1 minute' END,
            CASE WHEN n % 3 = 0 THEN now() END, CASE WHEN n % 3 = 0 THEN 'v1.x.y.z.w' END
     FROM generate_series(1, 30000) AS n`);

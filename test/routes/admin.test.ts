@@ -71,6 +71,7 @@ describe('admin area (policy off)', () => {
     await t.db('users').insert(
       emails.map((email, i) => ({
         email,
+        email_canonical: email,
         password_hash: hash,
         role: i % 10 === 0 ? 'admin' : 'user',
         is_active: i % 7 !== 0,

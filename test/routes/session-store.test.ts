@@ -44,6 +44,11 @@ describe('session store: id rotation', () => {
   const call = (fn: (done: (error?: unknown) => void) => void) =>
     new Promise<void>((resolve, reject) => fn((error) => (error ? reject(error) : resolve())));
 
+  /** A session row as an earlier request stored it. */
+  async function storedRow(sid: string): Promise<void> {
+    await t.db('sessions').insert({ sid, sess: data(), expire: new Date(Date.now() + 60_000) });
+  }
+
   async function rowExists(sid: string): Promise<boolean> {
     return Boolean(await t.db('sessions').where({ sid }).first());
   }
@@ -56,7 +61,7 @@ describe('session store: id rotation', () => {
   }
 
   it('#9 when a session id is rotated and the new session saved, then the old row is gone and the new one stored', async () => {
-    await call((done) => store.set('old-a', data(), done));
+    await storedRow('old-a');
     const { req, res } = requestFor('old-a');
     await call((done) => store.regenerate(req, done));
     assert.ok(await rowExists('old-a'), 'nothing is written until the new session is saved');
@@ -69,7 +74,7 @@ describe('session store: id rotation', () => {
   });
 
   it('#9 when a session id is rotated but the new session is never saved, then the old row is deleted when the response ends', async () => {
-    await call((done) => store.set('old-b', data(), done));
+    await storedRow('old-b');
     const { req, res } = requestFor('old-b');
     await call((done) => store.regenerate(req, done));
     res.emit('close');
@@ -80,7 +85,7 @@ describe('session store: id rotation', () => {
   });
 
   it('#41 when a session is rotated twice in one request and then destroyed unsaved, then no row of any of its ids is left', async () => {
-    await call((done) => store.set('old-c', data(), done));
+    await storedRow('old-c');
     const { req } = requestFor('old-c');
     await call((done) => store.regenerate(req, done));
     const middle = req.sessionID;
@@ -90,5 +95,42 @@ describe('session store: id rotation', () => {
     for (const sid of ['old-c', middle, req.sessionID]) {
       assert.equal(await rowExists(sid), false, `${sid} is gone`);
     }
+  });
+
+  it('#48 when a session row is deleted while a request holds the session, then that request saving it does not bring it back', async () => {
+    await storedRow('ended-a');
+    await t.db('sessions').where({ sid: 'ended-a' }).delete(); // sign out, from another request
+    await call((done) => store.set('ended-a', data(), done));
+    assert.equal(await rowExists('ended-a'), false);
+  });
+
+  it('#48 when a session row is deleted while a request rotates its id, then the new id is not stored either', async () => {
+    await storedRow('ended-b');
+    const { req, res } = requestFor('ended-b');
+    await call((done) => store.regenerate(req, done));
+    await t.db('sessions').where({ sid: 'ended-b' }).delete();
+    await call((done) => store.set(req.sessionID, data(), done));
+    assert.equal(await rowExists(req.sessionID), false, 'the ended session did not come back');
+    res.emit('close');
+  });
+
+  it('#48 when a brand-new session is saved, then it is stored, and once deleted a later save does not recreate it', async () => {
+    const { req, res } = requestFor('');
+    const sid = store.generateId(req);
+    await call((done) => store.set(sid, data(), done));
+    assert.ok(await rowExists(sid));
+    await t.db('sessions').where({ sid }).delete();
+    await call((done) => store.set(sid, data(), done));
+    assert.equal(await rowExists(sid), false);
+    res.emit('close');
+  });
+
+  it('#48 when a brand-new session that was never stored is rotated, then the rotated one is stored', async () => {
+    const { req, res } = requestFor('');
+    req.sessionID = store.generateId(req);
+    await call((done) => store.regenerate(req, done));
+    await call((done) => store.set(req.sessionID, data(), done));
+    assert.ok(await rowExists(req.sessionID));
+    res.emit('close');
   });
 });

@@ -15,8 +15,12 @@ after(() => t.close());
 
 const MINUTE = 60_000;
 
+/** Posts a code as a script would: with the page's token, or (the form is hidden while codes
+ * are locked) a token of the same session from the sign-in page. */
 async function submitCode(browser: Browser, code: string, path = '/login/2fa') {
-  return browser.submit(path, path, { code });
+  const page = await browser.get(path);
+  const source = /name="_csrf"/.test(page.text) ? page : await browser.get('/login');
+  return browser.post(path, { code, _csrf: csrfTokenIn(source.text) });
 }
 
 async function failures(userId: string) {
@@ -255,9 +259,17 @@ describe('sign-in with a TOTP code', () => {
     const browser = await startSignIn(t, user.email, user.password);
     const page = await browser.get('/login/2fa');
     assert.match(page.text, /Too many wrong codes for this account/);
-    const locked = await submitCode(browser, await codeAt(t, secret));
+    assert.doesNotMatch(page.text, /name="code"/, 'no code form while locked');
+    assert.match(page.text, /Use a recovery code instead/);
+    assert.match(page.text, /Start over/);
+    // The form is hidden, but a right code posted anyway is still refused by the lock.
+    const token = csrfTokenIn((await browser.get('/login')).text);
+    const locked = await browser.post('/login/2fa', {
+      code: await codeAt(t, secret),
+      _csrf: token,
+    });
     assert.equal(locked.status, 429);
-    assert.match(locked.text, /codes are refused until \d\d:\d\d UTC/);
+    assert.match(locked.text, /Try again in \d+ minutes \(at \d\d:\d\d UTC\)/);
     const events = await t
       .db('audit_events')
       .where({ user_id: user.id, event: 'second_factor_locked' });
@@ -340,9 +352,10 @@ describe('sign-in with a TOTP code', () => {
   it('when the device clock is minutes off, then the page says by how much and the attempt still fails', async () => {
     const { user, secret } = await makeUserWithTwoFactor(t);
     const browser = await startSignIn(t, user.email, user.password);
-    const response = await submitCode(browser, await codeAt(t, secret, 6));
+    const response = await submitCode(browser, await codeAt(t, secret, -6));
     assert.equal(response.status, 401);
-    assert.match(response.text, /clock looks ahead by about 3 minutes/);
+    // Only "behind": a hint about a code ahead would say it will work later (#49).
+    assert.match(response.text, /clock looks behind by about 3 minutes/);
     assert.equal(await failures(user.id), 1);
     assert.equal(
       (await t.db('audit_events').where({ user_id: user.id, event: 'clock_drift_hint' })).length,
@@ -479,5 +492,49 @@ describe('when the TOTP key cannot decrypt a secret', () => {
     assert.match(response.text, /Two-factor authentication is temporarily unavailable/);
     assert.match(response.text, /contact your administrator/);
     assert.ok(t.logs().includes('TOTP secret could not be decrypted'));
+  });
+});
+
+describe('the code page speaks once, calmly, and before limits bite', () => {
+  it('when a code is wrong, then the error is said once (no summary), and a clock behind is a separate note', async () => {
+    const { user, secret } = await makeUserWithTwoFactor(t);
+    t.clock.advance(10 * 60_000);
+    const browser = await startSignIn(t, user.email, user.password);
+    const response = await submitCode(browser, await codeAt(t, secret, -8));
+    assert.equal(response.status, 401);
+    assert.doesNotMatch(
+      response.text,
+      /There is a problem/,
+      'no error summary on a one-field form',
+    );
+    assert.equal(response.text.match(/That code is not right/g)?.length, 1, 'said once');
+    assert.match(
+      response.text,
+      /<p class="note" role="status">Your device(&#39;|')s clock looks behind by about 4 minutes/,
+    );
+    assert.doesNotMatch(response.text, /field-error[^<]*clock looks/, 'the hint is not an error');
+  });
+
+  it('when wrong codes pile up, then the page says how many tries are left before the sign-in ends', async () => {
+    const { user } = await makeUserWithTwoFactor(t);
+    const browser = await startSignIn(t, user.email, user.password);
+    const texts: string[] = [];
+    for (let i = 0; i < 4; i++) texts.push((await submitCode(browser, '000001')).text);
+    assert.doesNotMatch(texts[0]!, /tries left|try left/);
+    assert.match(texts[2]!, /2 tries left\./);
+    assert.match(texts[3]!, /1 try left\./);
+  });
+
+  it('when a recovery code is used a second time, then it says the code was already used', async () => {
+    const { user, recoveryCodes } = await makeUserWithTwoFactor(t);
+    const first = await startSignIn(t, user.email, user.password);
+    const used = await submitCode(first, recoveryCodes[0]!, '/login/recovery');
+    assert.equal(used.status, 303);
+    const second = await startSignIn(t, user.email, user.password);
+    const again = await submitCode(second, recoveryCodes[0]!, '/login/recovery');
+    assert.equal(again.status, 401);
+    assert.match(again.text, /That recovery code was already used/);
+    const wrong = await submitCode(second, 'AAAA-BBBB-CCCC-DDDD', '/login/recovery');
+    assert.match(wrong.text, /That recovery code is not right/);
   });
 });

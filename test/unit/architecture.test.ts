@@ -40,8 +40,8 @@ for (const [file, source] of text) {
 const LAYERS: [number, (file: string) => boolean][] = [
   [0, (f) => ['dirs.ts', 'clock.ts', 'logger.ts', 'format.ts', 'paths.ts'].includes(f)],
   [0, (f) => f === 'auth/encryption.ts'],
-  [1, (f) => f === 'config.ts'],
-  [2, (f) => f.startsWith('db/')],
+  [1, (f) => f === 'config.ts' || f === 'config-schema.ts'],
+  [2, (f) => f.startsWith('db/') || f === 'metrics.ts'],
   [3, (f) => f.startsWith('auth/')],
   [4, (f) => f.startsWith('messages/') || f.startsWith('validation/')],
   [5, (f) => f === 'http.ts' || f === 'deps.ts' || f.startsWith('middleware/')],

@@ -128,15 +128,40 @@ describe('TOTP', () => {
     );
   });
 
-  it('when a code is from a few minutes away, then the drift is estimated', async () => {
+  it('when a code is from a few minutes away, then the drift is estimated (at enrolment, both ways)', async () => {
     const secret = generateTotpSecret();
     const now = 1_800_000_000_000;
     const step = Math.floor(now / 30_000);
-    assert.equal(await clockDriftMinutes(secret, await codeForStep(secret, step + 6), now, 1), 3);
-    assert.equal(await clockDriftMinutes(secret, await codeForStep(secret, step - 10), now, 1), -5);
+    const both = { look: 'both_ways' } as const;
     assert.equal(
-      await clockDriftMinutes(secret, await codeForStep(secret, step + 40), now, 1),
+      await clockDriftMinutes(secret, await codeForStep(secret, step + 6), now, 1, both),
+      3,
+    );
+    assert.equal(
+      await clockDriftMinutes(secret, await codeForStep(secret, step - 10), now, 1, both),
+      -5,
+    );
+    assert.equal(
+      await clockDriftMinutes(secret, await codeForStep(secret, step + 40), now, 1, both),
       null,
+    );
+  });
+
+  it('#49 when only a clock behind may be hinted, then a code for a future step gets no estimate', async () => {
+    const secret = generateTotpSecret();
+    const now = 1_800_000_000_000;
+    const step = Math.floor(now / 30_000);
+    const behind = { look: 'behind_only' } as const;
+    for (let offset = 2; offset <= 20; offset++) {
+      assert.equal(
+        await clockDriftMinutes(secret, await codeForStep(secret, step + offset), now, 1, behind),
+        null,
+        `step +${offset}`,
+      );
+    }
+    assert.equal(
+      await clockDriftMinutes(secret, await codeForStep(secret, step - 10), now, 1, behind),
+      -5,
     );
   });
 

@@ -10,6 +10,7 @@ export const forms = {
     `${label} must be one of: ${values.filter(Boolean).join(', ')}.`,
   enterEmail: () => 'Enter your email address.',
   emailShape: () => 'Enter an email address like name@example.com.',
+  asciiEmail: () => 'Use an address written with the letters a to z, digits and punctuation only.',
   enterNewPassword: (label: string) => `Enter a ${label.toLowerCase()}.`,
   enterCurrentPassword: (label: string) => `Enter your ${label.toLowerCase()}.`,
   enterCode: () => 'Enter the code.',

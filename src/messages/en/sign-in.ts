@@ -24,10 +24,15 @@ export const session = {
 
 export const signIn = {
   signedOut: () => 'You have signed out.',
-  throttled: (retryInMs: number) =>
-    `Too many sign-in attempts. Try again ${inAWhile(retryInMs)}, or ask your administrator to unlock sign-in for your account.`,
-  wrongCredentials: () =>
-    'The email address or password is not right. Check them and try again (is Caps Lock off?).',
+  throttled: (retryAt: Date, now: number) =>
+    `Too many sign-in attempts. Try again ${inAWhile(retryAt.getTime() - now)} (at ${clockTime(retryAt)}), or ask your administrator to unlock sign-in for your account.`,
+  wrongCredentials: (triesLeft: number) => {
+    const text =
+      'The email address or password is not right. Check them, and check that Caps Lock is off.';
+    return triesLeft <= 2 && triesLeft > 0
+      ? `${text} ${plural(triesLeft, 'try', 'tries')} left before sign-in is paused.`
+      : text;
+  },
   passwordFirst: () => 'Sign in with your email address and password first.',
   formWasOpen: () => 'This page was open for a while. Enter your password again.',
   codeFormWasOpen: () => 'This page was open for a while. Enter a new code.',
@@ -69,18 +74,23 @@ export const secondFactor = {
     title: 'Two-factor authentication is temporarily unavailable',
     message: 'Keygate cannot check codes right now. Please contact your administrator.',
   }),
-  locked: (until: Date) =>
-    `Too many wrong codes for this account. For your safety, codes are refused until ${clockTime(until)}. If this was not you, change your password.`,
-  wrongCode: (kind: CodeKind, driftMinutes: number | null) => {
-    let text =
-      kind === 'totp'
+  locked: (until: Date, now: number) =>
+    `Too many wrong codes for this account. Try again ${inAWhile(until.getTime() - now)} (at ${clockTime(until)}). If this was not you, change your password.`,
+  wrongCode: (kind: CodeKind, options: { alreadyUsed?: boolean; triesLeft?: number } = {}) => {
+    const text = options.alreadyUsed
+      ? 'That recovery code was already used. Each code works once: enter another one.'
+      : kind === 'totp'
         ? 'That code is not right. Enter the 6-digit code your app shows now.'
         : `That ${kind === 'recovery_code' ? 'recovery code' : 'code'} is not right. Check it and try again.`;
-    if (driftMinutes) {
-      const minutes = Math.abs(driftMinutes);
-      text += ` Your device's clock looks ${driftMinutes > 0 ? 'ahead' : 'behind'} by about ${plural(minutes, 'minute')}: set it to update automatically, then try a new code.`;
-    }
-    return text;
+    const left = options.triesLeft;
+    return left !== undefined && left <= 2 && left > 0
+      ? `${text} ${plural(left, 'try', 'tries')} left.`
+      : text;
+  },
+  /** Said apart from the error, as a neutral note: the device's clock is behind. */
+  driftNote: (driftMinutes: number) => {
+    const minutes = Math.abs(driftMinutes);
+    return `Your device's clock looks ${driftMinutes > 0 ? 'ahead' : 'behind'} by about ${plural(minutes, 'minute')}: set it to update automatically, then try a new code.`;
   },
 } as const;
 

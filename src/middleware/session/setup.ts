@@ -8,6 +8,8 @@ import { createPgSessionStore } from './store.ts';
 /** The session middleware and the pool behind its store, closed together at shutdown. */
 export interface SessionStore {
   middleware: RequestHandler;
+  /** The store's own pool, for the metrics of its use. */
+  pool: pg.Pool;
   close(): Promise<void>;
 }
 
@@ -55,6 +57,8 @@ export function createSessionMiddleware(
     name: sessionCookieName(config),
     secret: [...config.sessionSecrets],
     store,
+    // The store makes new ids, so that it knows which sessions may be inserted (see its header).
+    genid: (req) => store.generateId(req),
     resave: false,
     saveUninitialized: false,
     rolling: false,
@@ -65,6 +69,7 @@ export function createSessionMiddleware(
 
   return {
     middleware,
+    pool,
     async close() {
       await store.close();
       await pool.end();

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import connectPgSimple from 'connect-pg-simple';
 import type { Request } from 'express';
 import session from 'express-session';
@@ -16,33 +17,58 @@ type Done = (error?: unknown) => void;
  * statement as the new row's INSERT, so the rotation is also atomic: a failed save leaves the old
  * session as it was instead of neither. If the new session is never saved, the old row is deleted
  * when the response ends, so an old id never outlives the request that replaced it.
+ *
+ * And a save never brings back a row that is gone. Ending a session (sign out, "sign out" in the
+ * sessions list, an ended pending sign-in) deletes its row; a request that loaded the session
+ * before the delete still saves it afterwards, and connect-pg-simple's save is an upsert, so the
+ * ended session came back (#48). Here only an id this store just made may insert: a new session
+ * (through `generateId`, express-session's `genid`) or a rotated one, and a rotated one only if
+ * the row it replaces was still there (or never stored). Every other save is an UPDATE, which
+ * changes nothing once the row is deleted.
  */
 export function createPgSessionStore(options: {
   pool: pg.Pool;
   tableName: string;
   logger: Logger;
-}): session.Store & { close(): void | Promise<void> } {
+}): session.Store & { close(): void | Promise<void>; generateId(req: Request): string } {
   const PgStore = connectPgSimple(session);
   const table = `"${options.tableName}"`;
 
   class RotatingPgStore extends PgStore {
-    /** New session id → the ids it replaces, whose rows go when it is first saved. */
-    readonly #retiring = new Map<string, string[]>();
+    /**
+     * New session id → the ids it replaces, whose rows go when it is first saved, and whether one
+     * of them was never stored (then there is no row to find, and the new one may be inserted).
+     */
+    readonly #retiring = new Map<string, { ids: string[]; fromUnsaved: boolean }>();
+    /** Ids of brand-new sessions, not stored yet: the only ones a plain save may insert. */
+    readonly #unsaved = new Set<string>();
+
+    /** express-session's `genid`: a new session's id (192 random bits), allowed one insert. */
+    generateId(req: Request): string {
+      const sid = crypto.randomBytes(24).toString('base64url');
+      this.#unsaved.add(sid);
+      const forget = () => this.#unsaved.delete(sid);
+      if (req.res) req.res.once('close', forget);
+      else setTimeout(forget, 60_000).unref();
+      return sid;
+    }
 
     override regenerate(req: Request, done: Done): void {
       const old = req.sessionID;
-      const earlier = this.#retiring.get(old) ?? [];
+      const earlier = this.#retiring.get(old);
       this.#retiring.delete(old);
+      const fromUnsaved = this.#unsaved.delete(old) || (earlier?.fromUnsaved ?? false);
       // express-session puts generate() on the store it is given.
       (this as unknown as { generate(req: Request): void }).generate(req);
       const fresh = req.sessionID;
-      this.#retiring.set(fresh, [...earlier, old]);
+      this.#unsaved.delete(fresh);
+      this.#retiring.set(fresh, { ids: [...(earlier?.ids ?? []), old], fromUnsaved });
       req.res?.once('close', () => {
         const left = this.#retiring.get(fresh);
         if (!left) return;
         this.#retiring.delete(fresh);
         options.pool
-          .query(`DELETE FROM ${table} WHERE sid = ANY($1)`, [left])
+          .query(`DELETE FROM ${table} WHERE sid = ANY($1)`, [left.ids])
           .catch((error: unknown) =>
             options.logger.error({ err: error }, 'a replaced session was not deleted'),
           );
@@ -70,12 +96,29 @@ export function createPgSessionStore(options: {
         : new Date(Date.now() + 86_400_000);
       const expires = Math.ceil(expiresAt.getTime() / 1000);
       const retired = this.#retiring.get(sid);
-      if (!retired) {
+      if (!retired && this.#unsaved.has(sid)) {
         options.pool
           .query({
-            name: 'keygate_session_save',
+            name: 'keygate_session_insert',
             text: `INSERT INTO ${table} (sess, expire, sid) SELECT $1, to_timestamp($2), $3
                    ON CONFLICT (sid) DO UPDATE SET sess = $1, expire = to_timestamp($2)`,
+            values: [data, expires, sid],
+          })
+          .then(
+            () => {
+              this.#unsaved.delete(sid);
+              done?.();
+            },
+            done ?? (() => undefined),
+          );
+        return;
+      }
+      if (!retired) {
+        // A session loaded from its row: if the row was deleted meanwhile, it stays deleted.
+        options.pool
+          .query({
+            name: 'keygate_session_update',
+            text: `UPDATE ${table} SET sess = $1, expire = to_timestamp($2) WHERE sid = $3`,
             values: [data, expires, sid],
           })
           .then(() => done?.(), done ?? (() => undefined));
@@ -85,10 +128,13 @@ export function createPgSessionStore(options: {
       options.pool
         .query({
           name: 'keygate_session_rotate',
-          text: `WITH retired AS (DELETE FROM ${table} WHERE sid = ANY($4))
+          // The new row only replaces a row that still exists: rotating a session that was ended
+          // meanwhile (a sign-out racing "confirm it's you") must not start a new one.
+          text: `WITH retired AS (DELETE FROM ${table} WHERE sid = ANY($4) RETURNING sid)
                  INSERT INTO ${table} (sess, expire, sid) SELECT $1, to_timestamp($2), $3
+                 WHERE $5::boolean OR EXISTS (SELECT 1 FROM retired)
                  ON CONFLICT (sid) DO UPDATE SET sess = $1, expire = to_timestamp($2)`,
-          values: [data, expires, sid, retired],
+          values: [data, expires, sid, retired.ids, retired.fromUnsaved],
         })
         .then(
           () => done?.(),
@@ -101,11 +147,12 @@ export function createPgSessionStore(options: {
     }
 
     override destroy(sid: string, done?: Done): void {
+      this.#unsaved.delete(sid);
       const retired = this.#retiring.get(sid);
       if (!retired) return super.destroy(sid, done);
       this.#retiring.delete(sid);
       options.pool
-        .query(`DELETE FROM ${table} WHERE sid = ANY($1)`, [[sid, ...retired]])
+        .query(`DELETE FROM ${table} WHERE sid = ANY($1)`, [[sid, ...retired.ids]])
         .then(() => done?.(), done ?? (() => undefined));
     }
   }
