@@ -21,7 +21,13 @@ export type AuditEventName =
   | 'user_reactivated'
   | 'role_changed'
   | 'sessions_ended'
-  | 'sign_in_unlocked';
+  | 'sign_in_unlocked'
+  | 'group_added'
+  | 'group_removed'
+  | 'app_created'
+  | 'app_changed'
+  | 'app_removed'
+  | 'gate_denied';
 
 export interface AuditEvent {
   event: AuditEventName;

@@ -9,6 +9,7 @@ import { activitySentence } from './en/activity.ts';
 import { admin, setup } from './en/admin.ts';
 import { errors } from './en/errors.ts';
 import { forms } from './en/forms.ts';
+import { gate } from './en/gate.ts';
 import { settings, twoFactorSettings } from './en/settings.ts';
 import { reauthentication, secondFactor, session, signIn } from './en/sign-in.ts';
 
@@ -27,6 +28,7 @@ export const en = {
   setup,
   errors,
   forms,
+  gate,
   activity: activitySentence,
 } as const;
 

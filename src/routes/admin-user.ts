@@ -1,5 +1,6 @@
 import { Router, type Request, type RequestHandler } from 'express';
 import { recentActivity } from '../auth/activity.ts';
+import { listUserGroups } from '../auth/groups.ts';
 import { policyState } from '../auth/policy.ts';
 import { countUnusedRecoveryCodes } from '../auth/recovery-codes.ts';
 import { listUserSessions } from '../auth/sessions.ts';
@@ -68,10 +69,11 @@ function showUser({ db, config, clock }: AppDeps): RequestHandler {
   return async function showUser(req, res) {
     const target = targetUser(req);
     const now = clock.now();
-    const [codesLeft, sessions, activity] = await Promise.all([
+    const [codesLeft, sessions, activity, groups] = await Promise.all([
       countUnusedRecoveryCodes(db, target.id),
       listUserSessions(db, target.id, req.sessionID, new Date(now)),
       recentActivity(db, target.id, { limit: 20 }),
+      listUserGroups(db, target.id),
     ]);
     res.render('admin/user', {
       target,
@@ -80,6 +82,7 @@ function showUser({ db, config, clock }: AppDeps): RequestHandler {
       targetPolicy: policyState(config.require2fa, config.require2faGraceMs, target, now),
       sessions: sessionRows(sessions, now),
       activity: activityRows(req, activity, 'admin', now),
+      groups,
     });
   };
 }

@@ -4,6 +4,7 @@ import { checkPassword, completePasswordSignIn } from '../auth/sign-in.ts';
 import type { AppDeps } from '../deps.ts';
 import { originOf } from '../http.ts';
 import { setFlash } from '../middleware/flash.ts';
+import { gateCookieAttributes, gateCookieName } from '../middleware/gate-cookie.ts';
 import { requireAuth } from '../middleware/guards.ts';
 import { sessionCookieAttributes, sessionCookieName } from '../middleware/session/setup.ts';
 import {
@@ -14,20 +15,21 @@ import {
 import { paths } from '../paths.ts';
 import { parseForm, safeReturnPath, type FieldErrors } from '../validation/forms.ts';
 import { loginForm } from '../validation/login.ts';
+import { continuePath, gateReturnUrl } from './gate-return.ts';
 
 /**
  * The password step and signing out.
  *
- *   GET  /login    showSignIn
+ *   GET  /login    showSignIn     (?rd=URL of a protected app: back there afterwards)
  *   POST /login    signIn         (password; 2FA users go on to /login/2fa)
  *   GET  /logout   requireAuth → showSignOut   (the no-JavaScript way to reach the POST)
- *   POST /logout   signOut
+ *   POST /logout   signOut        (rd: on to that app afterwards, through /continue)
  */
 export function signInRoutes(deps: AppDeps): Router {
   return Router()
-    .get(paths.signIn, showSignIn)
+    .get(paths.signIn, showSignIn(deps))
     .post(paths.signIn, signIn(deps))
-    .get(paths.signOut, requireAuth, showSignOut)
+    .get(paths.signOut, requireAuth, showSignOut(deps))
     .post(paths.signOut, signOut(deps));
 }
 
@@ -52,11 +54,15 @@ function renderSignIn(
   res.status(status).render('auth/login', { values, errors, notice });
 }
 
-function showSignIn(req: Request, res: Response) {
-  const next = safeReturnPath(req.query.next);
-  if (req.user) return res.redirect(303, next);
-  const notice = req.query.signed_out === '1' ? req.t.signIn.signedOut() : undefined;
-  renderSignIn(res, 200, { email: '', next: next === paths.home ? '' : next }, {}, notice);
+function showSignIn(deps: AppDeps): RequestHandler {
+  return async function showSignIn(req, res) {
+    // A protected app's address (rd) goes through /continue, which checks it again.
+    const rd = await gateReturnUrl(deps, req.query.rd);
+    const next = rd ? continuePath(rd) : safeReturnPath(req.query.next);
+    if (req.user) return res.redirect(303, next);
+    const notice = req.query.signed_out === '1' ? req.t.signIn.signedOut() : undefined;
+    renderSignIn(res, 200, { email: '', next: next === paths.home ? '' : next }, {}, notice);
+  };
 }
 
 function signIn({ db, config, clock }: AppDeps): RequestHandler {
@@ -106,15 +112,20 @@ function signIn({ db, config, clock }: AppDeps): RequestHandler {
   };
 }
 
-function showSignOut(_req: Request, res: Response) {
-  res.render('auth/logout');
+function showSignOut(deps: AppDeps): RequestHandler {
+  return async function showSignOut(req, res) {
+    res.render('auth/logout', { rd: (await gateReturnUrl(deps, req.query.rd)) ?? '' });
+  };
 }
 
-function signOut({ db, config, clock }: AppDeps): RequestHandler {
+function signOut(deps: AppDeps): RequestHandler {
+  const { db, config, clock } = deps;
   return async function signOut(req, res) {
     const user = req.user;
+    const rd = await gateReturnUrl(deps, (req.body as { rd?: unknown } | undefined)?.rd);
     await destroySession(req);
     res.clearCookie(sessionCookieName(config), sessionCookieAttributes(config));
+    res.clearCookie(gateCookieName(config), gateCookieAttributes(config));
     if (user) {
       await recordAuditEvent(db, {
         event: 'sign_out',
@@ -124,6 +135,6 @@ function signOut({ db, config, clock }: AppDeps): RequestHandler {
       });
       req.log.info({ event: 'sign_out', userId: user.id }, 'signed out');
     }
-    res.redirect(303, `${paths.signIn}?signed_out=1`);
+    res.redirect(303, rd ? continuePath(rd) : `${paths.signIn}?signed_out=1`);
   };
 }

@@ -74,6 +74,12 @@ export function activitySentence(entry: ActivityEntry, reader: Reader): string {
         : 'Other sessions were signed out';
     case 'sign_in_unlocked':
       return 'An administrator unlocked sign-in after too many wrong passwords';
+    case 'group_added':
+      return `An administrator added the account to the group ${String(details.group)}`;
+    case 'group_removed':
+      return `An administrator removed the account from the group ${String(details.group)}`;
+    case 'gate_denied':
+      return `Was refused entry to ${String(details.app)}`;
     default:
       return String(entry.event).replace(/_/g, ' ');
   }
