@@ -146,7 +146,7 @@ function caddyConfig(options: ProxyOptions): string {
     KEYGATE: `127.0.0.1:${options.keygatePort}`,
     APP_UPSTREAM: `127.0.0.1:${options.appPort}`,
   });
-  return `{\n\tadmin off\n\tauto_https off\n\tdefault_bind 127.0.0.1\n\tpersist_config off\n}\n\n${snippet}`;
+  return `{\n\tadmin off\n\tauto_https off\n\tdefault_bind 127.0.0.1\n}\n\n${snippet}`;
 }
 
 /** Starts nginx or Caddy with the rendered config; resolves once it listens. */
