@@ -18,7 +18,12 @@ let cookie: string;
 before(async () => {
   t = await createTestApp({ REQUIRE_2FA: 'off', TRUST_PROXY: 'loopback' });
   await addApp(t, { host: 'wiki.example.com' });
-  await addApp(t, { name: 'Ops', host: 'wiki.example.com', pathPrefix: '/ops', allowedGroups: ['ops'] });
+  await addApp(t, {
+    name: 'Ops',
+    host: 'wiki.example.com',
+    pathPrefix: '/ops',
+    allowedGroups: ['ops'],
+  });
   const user = await makeUser(t.db);
   email = user.email;
   cookie = await gateCookieOf(await signInWithPassword(t, user.email, user.password));
