@@ -37,8 +37,8 @@ import { signInRoutes } from './routes/sign-in.ts';
 import { twoFactorSettingsRoutes } from './routes/two-factor-settings.ts';
 
 /**
- * The request flow, in order: request id and log line → security headers → static files → health
- * probes and forward-auth (no session) → cross-site refusal → form body → session (load; saved before each
+ * The request flow, in order: forward-auth (its own context, no session) → request id and log
+ * line → security headers → static files → health probes (no session) → cross-site refusal → form body → session (load; saved before each
  * response by session/response.ts) → timeouts → the signed-in user → what their account still
  * requires → notices → CSRF token → the routers → 404 → the one error handler.
  */
@@ -67,6 +67,8 @@ export function createApp(deps: AppDeps): Express {
   app.locals.appName = config.appName;
   app.locals.format = format;
 
+  // Forward-auth answers proxies first: no session, no cookie, no bcrypt, its own lean context.
+  app.use(authzRoutes(deps));
   app.use(requestContext(logger));
   app.use(securityHeaders(config.isProduction));
   app.use(
@@ -76,8 +78,6 @@ export function createApp(deps: AppDeps): Express {
   // Everything but the static files is no-store, health probes included: a cached "ready" lies.
   app.use(noStore);
   app.use(healthRoutes(db));
-  // Forward-auth answers proxies before any session exists: no session, no cookie, no bcrypt.
-  app.use(authzRoutes(deps));
 
   app.use(rejectCrossSite);
   app.use(

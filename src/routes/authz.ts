@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import {
   Router,
   type ErrorRequestHandler,
@@ -15,6 +16,8 @@ import {
 import { countGateDecision, type GateEndpoint } from '../auth/gate-counters.ts';
 import type { AppDeps } from '../deps.ts';
 import { presentedGateToken } from '../middleware/gate-cookie.ts';
+import type { Logger } from '../logger.ts';
+import { messagesFor } from '../messages/index.ts';
 import { paths } from '../paths.ts';
 import { portalUrl } from './gate-return.ts';
 import { originalRequest, type OriginalRequest } from './authz-request.ts';
@@ -24,15 +27,52 @@ import { originalRequest, type OriginalRequest } from './authz-request.ts';
  * made, no cookie set, no bcrypt run; every answer is no-store). The proxy asks about each request
  * to a protected app; the only 2xx is an allowed request, always with all three identity headers.
  *
+ *   *    /api/authz/*              authzContext (wording, lazy logger, fixed headers)
  *   GET  /api/authz/auth-request   fromTrustedProxy → authRequest   (nginx auth_request)
  *   GET  /api/authz/forward-auth   fromTrustedProxy → forwardAuth   (Caddy, Traefik)
  *   *    /api/authz/*              authzErrors (503, never 500)
+ *
+ * app.ts mounts this first, before the request logger and helmet: the call sits in front of
+ * every request to every protected app, so it gets a context of its own that costs nothing
+ * until used (no per-request log line: denials and refusals log their own).
  */
 export function authzRoutes(deps: AppDeps): Router {
   return Router()
+    .use(paths.authz, authzContext(deps.logger))
     .get(paths.authzAuthRequest, fromTrustedProxy('auth-request'), authRequest(deps))
     .get(paths.authzForwardAuth, fromTrustedProxy('forward-auth'), forwardAuth(deps))
     .use(paths.authz, authzErrors);
+}
+
+// The answers are plain text, redirects and (Caddy, Traefik) the denied page: no script, nothing
+// framed, nothing cached.
+const AUTHZ_HEADERS = {
+  'Cache-Control': 'no-store',
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'same-origin',
+  'Content-Security-Policy':
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+};
+
+function authzContext(logger: Logger): RequestHandler {
+  return function authzContext(req, res, next) {
+    let child: Logger | undefined;
+    Object.defineProperty(req, 'log', {
+      configurable: true,
+      enumerable: true,
+      get: () => {
+        if (!child) {
+          req.id = crypto.randomUUID();
+          child = logger.child({ reqId: req.id, path: req.path });
+        }
+        return child;
+      },
+    });
+    req.t = messagesFor(req.get('accept-language'));
+    res.locals.t = req.t;
+    res.set(AUTHZ_HEADERS);
+    next();
+  };
 }
 
 function endpointOf(req: Request): GateEndpoint {

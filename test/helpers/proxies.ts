@@ -114,6 +114,8 @@ export interface ProxyOptions {
   appHosts: string[];
   /** nginx only: terminate TLS with this certificate and key. */
   tls?: { cert: string; key: string };
+  /** nginx only: more of the http {} block (the benchmark's static upstream). */
+  extraHttp?: string;
 }
 
 export const PROXY_BINARIES: Record<ProxyKind, string> = {
@@ -135,7 +137,7 @@ function nginxConfig(dir: string, options: ProxyOptions): string {
   const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
     .map((name) => `    ${name}_temp_path ${dir}/${name};`)
     .join('\n');
-  return `daemon off;\nmaster_process on;\nworker_processes 1;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log warn;\nevents { worker_connections 256; }\nhttp {\n    access_log off;\n${temp}\n${snippet}\n}\n`;
+  return `daemon off;\nmaster_process on;\nworker_processes 1;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log warn;\nevents { worker_connections 256; }\nhttp {\n    access_log off;\n${temp}\n${snippet}\n${options.extraHttp ?? ''}\n}\n`;
 }
 
 function caddyConfig(options: ProxyOptions): string {
