@@ -246,7 +246,7 @@ export function gateRows(results: GateResult[]): Row[] {
         scenario: `10 gate${at}`,
         figure: 'statements and writes per authz call',
         measured: `${fmt(g.statementsPerCall, 2)} statements, ${fmt(g.writesPerCall, 2)} writes`,
-        baseline: 'pg_stat_statements, calls one at a time',
+        baseline: 'pg_stat_statements, calls one at a time, sessions active this minute',
         ratio: ratioText(g.statementsPerCall),
         target: '≤ 1, no write',
         pass: g.statementsPerCall <= 1 && g.writesPerCall === 0,

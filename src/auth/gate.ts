@@ -40,6 +40,44 @@ export interface GateIdentity {
   lastSeenAt: number | null;
 }
 
+const LOOKUP = `SELECT
+   (SELECT coalesce(json_agg(a), '[]'::json) FROM
+      (SELECT id, name, host, path_prefix, policy, allowed_groups FROM protected_apps
+        WHERE host = $1) a) AS apps,
+   s.sid, s.sess, u.id AS user_id, u.email, u.role, u.is_active, u.must_change_password,
+   u.totp_enabled_at, u.two_factor_grace_started_at, u.session_generation,
+   ARRAY(SELECT group_name FROM user_groups g WHERE g.user_id = u.id ORDER BY group_name)
+     AS groups
+ FROM (SELECT 1) AS one
+ LEFT JOIN sessions s ON s.gate_hash = $2 AND s.expire >= to_timestamp($3)
+ LEFT JOIN users u ON u.id = s.user_id`;
+
+interface PgConnection {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+}
+
+/**
+ * A named (prepared) statement on one of knex's own connections: PostgreSQL parses and plans it
+ * once per connection instead of on every call, which is what an authz call mostly costs.
+ */
+async function preparedQuery<Row>(
+  db: Db,
+  name: string,
+  text: string,
+  values: unknown[],
+): Promise<{ rows: Row[] }> {
+  const client = db.client as {
+    acquireConnection(): Promise<PgConnection>;
+    releaseConnection(connection: PgConnection): Promise<void>;
+  };
+  const connection = await client.acquireConnection();
+  try {
+    return (await connection.query({ name, text, values })) as { rows: Row[] };
+  } finally {
+    await client.releaseConnection(connection);
+  }
+}
+
 interface LookupRow {
   apps: AppRow[];
   sid: string | null;
@@ -63,20 +101,11 @@ export async function lookUpGate(
   db: Db,
   input: { tokenHash: string | null; hostname: string; nowMs: number },
 ): Promise<{ apps: ProtectedApp[]; identity: GateIdentity | null }> {
-  const result = await db.raw<{ rows: LookupRow[] }>(
-    `SELECT
-       (SELECT coalesce(json_agg(a), '[]'::json) FROM
-          (SELECT id, name, host, path_prefix, policy, allowed_groups FROM protected_apps
-            WHERE host = ?) a) AS apps,
-       s.sid, s.sess, u.id AS user_id, u.email, u.role, u.is_active, u.must_change_password,
-       u.totp_enabled_at, u.two_factor_grace_started_at, u.session_generation,
-       ARRAY(SELECT group_name FROM user_groups g WHERE g.user_id = u.id ORDER BY group_name)
-         AS groups
-     FROM (SELECT 1) AS one
-     LEFT JOIN sessions s ON s.gate_hash = ? AND s.expire >= to_timestamp(?)
-     LEFT JOIN users u ON u.id = s.user_id`,
-    [input.hostname, input.tokenHash ?? '', Math.ceil(input.nowMs / 1000)],
-  );
+  const result = await preparedQuery<LookupRow>(db, 'keygate_gate_lookup', LOOKUP, [
+    input.hostname,
+    input.tokenHash ?? '',
+    Math.ceil(input.nowMs / 1000),
+  ]);
   const row = result.rows[0]!;
   const apps = row.apps.map(toApp);
   if (!row.sid || !row.user_id || !row.sess) return { apps, identity: null };

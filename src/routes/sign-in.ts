@@ -1,4 +1,4 @@
-import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { Router, type RequestHandler, type Response } from 'express';
 import { recordAuditEvent } from '../auth/audit.ts';
 import { checkPassword, completePasswordSignIn } from '../auth/sign-in.ts';
 import type { AppDeps } from '../deps.ts';
