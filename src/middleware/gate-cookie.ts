@@ -4,7 +4,7 @@
  * whole AUTH_COOKIE_DOMAIN, and only the authz endpoints read it: a leaked gate cookie opens the
  * protected apps, never Keygate's own pages (the session middleware knows only its own cookie).
  *
- * It is issued lazily to any signed-in session that lacks a matching one, so every way of
+ * It is issued (only when AUTH_COOKIE_DOMAIN is set) lazily to any signed-in session that lacks a matching one, so every way of
  * signing in (password, code, setup, a refreshed authentication) is covered by one rule; a
  * planted gate cookie is never adopted, since only a token whose hash the session holds counts.
  */
@@ -43,7 +43,8 @@ export function presentedGateToken(req: Request, config: Config): string | null 
 
 export function issueGateCookie(config: Config): RequestHandler {
   return (req, res, next) => {
-    if (!req.user) return next();
+    // AUTH_COOKIE_DOMAIN turns the gate on; without it nobody gets a gate cookie.
+    if (!config.authCookieDomain || !req.user) return next();
     const presented = presentedGateToken(req, config);
     if (presented && req.session.gateHash === hashGateToken(presented)) return next();
     const token = newGateToken();

@@ -125,7 +125,8 @@ function signOut(deps: AppDeps): RequestHandler {
     const rd = await gateReturnUrl(deps, (req.body as { rd?: unknown } | undefined)?.rd);
     await destroySession(req);
     res.clearCookie(sessionCookieName(config), sessionCookieAttributes(config));
-    res.clearCookie(gateCookieName(config), gateCookieAttributes(config));
+    if (config.authCookieDomain)
+      res.clearCookie(gateCookieName(config), gateCookieAttributes(config));
     if (user) {
       await recordAuditEvent(db, {
         event: 'sign_out',

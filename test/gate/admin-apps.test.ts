@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { makeUser, uniqueEmail } from '../helpers/factories.ts';
-import { authRequest, gateCookieOf } from '../helpers/gate.ts';
+import { GATE_ENV, authRequest, gateCookieOf } from '../helpers/gate.ts';
 import { signInWithPassword } from '../helpers/two-factor.ts';
 import type { Browser } from '../helpers/agent.ts';
 
@@ -14,7 +14,7 @@ let t: TestApp;
 let admin: Awaited<ReturnType<typeof makeUser>>;
 let browser: Browser;
 before(async () => {
-  t = await createTestApp({ REQUIRE_2FA: 'off', TRUST_PROXY: 'loopback' });
+  t = await createTestApp(GATE_ENV);
   admin = await makeUser(t.db, { role: 'admin', email: uniqueEmail('admin') });
   browser = await signInWithPassword(t, admin.email, admin.password);
 });

@@ -9,14 +9,14 @@ import fc from 'fast-check';
 import request from 'supertest';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { makeUser } from '../helpers/factories.ts';
-import { addApp, gateCookieOf } from '../helpers/gate.ts';
+import { GATE_ENV, addApp, gateCookieOf } from '../helpers/gate.ts';
 import { signInWithPassword } from '../helpers/two-factor.ts';
 
 let t: TestApp;
 let email: string;
 let cookie: string;
 before(async () => {
-  t = await createTestApp({ REQUIRE_2FA: 'off', TRUST_PROXY: 'loopback' });
+  t = await createTestApp(GATE_ENV);
   await addApp(t, { host: 'wiki.example.com' });
   await addApp(t, {
     name: 'Ops',

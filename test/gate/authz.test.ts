@@ -8,12 +8,12 @@ import request from 'supertest';
 import { gateDecisionCounts } from '../../src/auth/gate-counters.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { makeUser } from '../helpers/factories.ts';
-import { addApp, authRequest, forwardAuth, gateCookieOf } from '../helpers/gate.ts';
+import { GATE_ENV, addApp, authRequest, forwardAuth, gateCookieOf } from '../helpers/gate.ts';
 import { signInWithPassword } from '../helpers/two-factor.ts';
 
 let t: TestApp;
 before(async () => {
-  t = await createTestApp({ REQUIRE_2FA: 'off', TRUST_PROXY: 'loopback' });
+  t = await createTestApp(GATE_ENV);
   await addApp(t, { name: 'Wiki', host: 'wiki.example.com' });
   await addApp(t, {
     name: 'Wiki admin',
@@ -219,10 +219,7 @@ describe('what a call costs and leaves behind', () => {
 
 describe('who may call', () => {
   it('#53 when the caller is not in TRUST_PROXY, then 403 and a log line, whatever it sends', async () => {
-    const strict = await createTestApp(
-      { REQUIRE_2FA: 'off', TRUST_PROXY: '10.0.0.0/8' },
-      undefined,
-    );
+    const strict = await createTestApp({ ...GATE_ENV, TRUST_PROXY: '10.0.0.0/8' }, undefined);
     try {
       await addApp(strict, { host: 'wiki.example.com' });
       const user = await makeUser(strict.db);

@@ -23,26 +23,43 @@ export async function addApp(t: TestApp, input: Partial<AppInput> & { host: stri
   return result.app;
 }
 
-/** The gate cookie ("name=token") a signed-in browser was given, from the portal's home page. */
+/** The environment of a gate test app: the gate on for example.com, the portal under it. */
+export const GATE_ENV = {
+  REQUIRE_2FA: 'off',
+  TRUST_PROXY: 'loopback',
+  AUTH_COOKIE_DOMAIN: 'example.com',
+  BASE_URL: 'http://auth.example.com',
+};
+
+/**
+ * The gate cookie ("name=token") of a signed-in browser. The portal sets it for example.com,
+ * which supertest's jar (talking to 127.0.0.1) would drop; it is put in the jar for this host
+ * instead, so the browser presents it to the portal as a real one would.
+ */
 export async function gateCookieOf(browser: Browser): Promise<string> {
   const jar = (
     browser.agent as unknown as {
-      jar: { getCookies(o: object): { name: string; value: string }[] };
+      jar: {
+        getCookies(o: object): { name: string; value: string }[];
+        setCookie(cookie: string): void;
+      };
     }
   ).jar;
-  let cookie = jar
+  const kept = jar
     .getCookies({ domain: '127.0.0.1', path: '/', secure: false, script: false })
     .find((c) => c.name === 'keygate.gate');
-  if (!cookie) {
-    const home = await browser.get('/');
-    assert.equal(home.status, 200, 'signed in');
-    cookie = jar
-      .getCookies({ domain: '127.0.0.1', path: '/', secure: false, script: false })
-      .find((c) => c.name === 'keygate.gate');
-  }
-  assert.ok(cookie, 'a gate cookie was set');
-  rememberSecret('gate token', cookie.value);
-  return `${cookie.name}=${cookie.value}`;
+  if (kept) return `${kept.name}=${kept.value}`;
+  const home = await browser.get('/');
+  assert.equal(home.status, 200, 'signed in');
+  const line = ((home.headers['set-cookie'] as unknown as string[] | undefined) ?? []).find((c) =>
+    c.startsWith('keygate.gate='),
+  );
+  assert.ok(line, 'a gate cookie was set');
+  assert.match(line, /Domain=example\.com/i);
+  const cookie = line.split(';')[0]!;
+  rememberSecret('gate token', cookie.split('=')[1]);
+  jar.setCookie(`${cookie}; Path=/`);
+  return cookie;
 }
 
 /** nginx's subrequest: GET /api/authz/auth-request with X-Original-URL and -Method. */
