@@ -12,6 +12,8 @@ export interface BenchOptions {
   bulkRequests: number;
   /** Concurrent connections of the load generator. */
   connections: number;
+  /** Live gate sessions for scenario 10. */
+  gateSessions: number;
 }
 
 const USAGE = `usage: npm run bench -- [--quick] [--users N] [--scale-users N] [--seconds S]
@@ -37,6 +39,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     seconds: quick ? 1 : 8,
     bulkRequests: quick ? 1000 : 100_000,
     connections: 16,
+    gateSessions: quick ? 2000 : 100_000,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;

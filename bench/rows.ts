@@ -3,6 +3,7 @@ import { fmt, ratioText, type Row } from './report.ts';
 import type { AnonymousSessionsResult } from './scenarios/anonymous-sessions.ts';
 import type { AttackResult } from './scenarios/attack.ts';
 import type { DatabaseWorkResult } from './scenarios/database-work.ts';
+import type { GateResult } from './scenarios/gate.ts';
 import type { MemoryResult } from './scenarios/memory.ts';
 import type { RecoveryResult } from './scenarios/recovery.ts';
 
@@ -214,4 +215,56 @@ export function anonymousRows(s: AnonymousSessionsResult): Row[] {
       pass: left / s.views <= 0.01,
     },
   ];
+}
+
+/** Scenario 10: the forward-auth gate through nginx, at each user count measured. */
+export function gateRows(results: GateResult[]): Row[] {
+  const rows: Row[] = results.flatMap((g) => {
+    const at = ` @${users(g.users)}, ${users(g.sessions)} sessions`;
+    const ratio = g.rps / g.bareRps;
+    const p99 = g.p99 / Math.max(g.bareP99, 1);
+    return [
+      {
+        scenario: `10 gate${at}`,
+        figure: 'static page via nginx rps vs bare auth endpoint',
+        measured: `${fmt(g.rps, 0)} rps, p99 ${fmt(g.p99, 0)} ms`,
+        baseline: `bare ${fmt(g.bareRps, 0)} rps, p99 ${fmt(g.bareP99, 0)} ms`,
+        ratio: ratioText(ratio),
+        target: '≥ 0.70',
+        pass: ratio >= 0.7,
+      },
+      {
+        scenario: `10 gate${at}`,
+        figure: 'p99 vs bare auth endpoint p99',
+        measured: `${fmt(g.p99, 0)} ms`,
+        baseline: `${fmt(Math.max(g.bareP99, 1), 0)} ms (at least 1)`,
+        ratio: ratioText(p99),
+        target: '≤ 2.0',
+        pass: p99 <= 2,
+      },
+      {
+        scenario: `10 gate${at}`,
+        figure: 'statements and writes per authz call',
+        measured: `${fmt(g.statementsPerCall, 2)} statements, ${fmt(g.writesPerCall, 2)} writes`,
+        baseline: 'pg_stat_statements, calls one at a time, sessions active this minute',
+        ratio: ratioText(g.statementsPerCall),
+        target: '≤ 1, no write',
+        pass: g.statementsPerCall <= 1 && g.writesPerCall === 0,
+      },
+    ];
+  });
+  if (results.length === 2) {
+    const [small, large] = results as [GateResult, GateResult];
+    const flat = large.rps / large.bareRps / (small.rps / small.bareRps);
+    rows.push({
+      scenario: `10 gate scale ${users(small.users)}→${users(large.users)}`,
+      figure: 'gate rps (normalised)',
+      measured: `${ratioText(large.rps / large.bareRps)} vs ${ratioText(small.rps / small.bareRps)}`,
+      baseline: 'each ÷ bare auth endpoint rps of its run',
+      ratio: ratioText(flat),
+      target: '≥ 0.90',
+      pass: flat >= 0.9,
+    });
+  }
+  return rows;
 }

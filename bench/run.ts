@@ -20,6 +20,7 @@ import {
   anonymousRows,
   attackRows,
   databaseRows,
+  gateRows,
   memoryRows,
   phaseRows,
   recoveryRows,
@@ -28,6 +29,7 @@ import {
 import { anonymousSessions } from './scenarios/anonymous-sessions.ts';
 import { attackIsolation } from './scenarios/attack.ts';
 import { databaseWork } from './scenarios/database-work.ts';
+import { gateScenario, type GateResult } from './scenarios/gate.ts';
 import { memory } from './scenarios/memory.ts';
 import { recoveryCodes } from './scenarios/recovery.ts';
 import { seedMaterial, seedUsers, UserPool } from './seed.ts';
@@ -91,12 +93,16 @@ async function main() {
     const mem = await memory(ctx);
     say(`9 anonymous sessions (${options.bulkRequests} page views)`);
     const anonymous = await anonymousSessions(ctx);
+    say(`10 forward-auth gate through nginx (${options.gateSessions} live sessions)`);
+    const gate: GateResult[] = [await gateScenario(ctx, options.gateSessions)];
 
     if (options.scaleUsers) {
       seedSeconds[options.scaleUsers] = await seed(ctx, options.users + 1, options.scaleUsers);
       ctx.userCount = options.scaleUsers;
       ctx.pool = new UserPool(options.users + 1, options.scaleUsers);
       phases.push(await runPhase(ctx, say));
+      say('10 forward-auth gate at the second size');
+      gate.push(await gateScenario(ctx, options.gateSessions));
     }
 
     const rows: Row[] = [
@@ -107,6 +113,7 @@ async function main() {
       ...attackRows(attack),
       ...memoryRows(mem),
       ...anonymousRows(anonymous),
+      ...gateRows(gate),
     ].sort((a, b) => a.scenario.localeCompare(b.scenario, 'en', { numeric: true }));
     const seconds = (Date.now() - started) / 1000;
     const table = renderTable(rows);
@@ -143,6 +150,7 @@ async function main() {
           attack,
           memory: mem,
           anonymous,
+          gate,
         },
         null,
         2,

@@ -13,17 +13,22 @@ import { csrfProtection, exposeCsrfToken, rejectCrossSite } from './middleware/c
 import { loadCurrentUser } from './middleware/current-user.ts';
 import { errorHandler, notFound } from './middleware/errors.ts';
 import { flashMessages } from './middleware/flash.ts';
+import { issueGateCookie } from './middleware/gate-cookie.ts';
 import { adminGuards } from './middleware/guards.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { noStore, securityHeaders } from './middleware/security-headers.ts';
 import { commitSessionBeforeResponse } from './middleware/session/response.ts';
 import { enforceSessionTimeouts } from './middleware/session/timeouts.ts';
 import { paths } from './paths.ts';
+import { adminAppsRoutes } from './routes/admin-apps.ts';
+import { adminUserGroupsRoutes } from './routes/admin-user-groups.ts';
 import { adminUserRoutes } from './routes/admin-user.ts';
+import { authzRoutes } from './routes/authz.ts';
 import { adminUsersRoutes } from './routes/admin-users.ts';
 import { timeRequests } from './metrics.ts';
 import { confirmRoutes } from './routes/confirm.ts';
 import { recoverExpiredSignInForms } from './routes/expired-forms.ts';
+import { gatePagesRoutes } from './routes/gate-pages.ts';
 import { healthRoutes } from './routes/health.ts';
 import { homeRoutes } from './routes/home.ts';
 import { recoveryCodesSettingsRoutes } from './routes/recovery-codes-settings.ts';
@@ -34,8 +39,8 @@ import { signInRoutes } from './routes/sign-in.ts';
 import { twoFactorSettingsRoutes } from './routes/two-factor-settings.ts';
 
 /**
- * The request flow, in order: request id and log line → security headers → static files → health
- * probes (no session) → cross-site refusal → form body → session (load; saved before each
+ * The request flow, in order: forward-auth (its own context, no session) → request id and log
+ * line → security headers → static files → health probes (no session) → cross-site refusal → form body → session (load; saved before each
  * response by session/response.ts) → timeouts → the signed-in user → what their account still
  * requires → notices → CSRF token → the routers → 404 → the one error handler.
  */
@@ -65,6 +70,8 @@ export function createApp(deps: AppDeps): Express {
   app.locals.baseUrl = config.baseUrl;
   app.locals.format = format;
 
+  // Forward-auth answers proxies first: no session, no cookie, no bcrypt, its own lean context.
+  app.use(authzRoutes(deps));
   app.use(requestContext(logger, clock));
   app.use(timeRequests);
   app.use(securityHeaders(config.isProduction));
@@ -88,6 +95,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(commitSessionBeforeResponse({ throttledDelayMs: THROTTLED_RESPONSE_DELAY_MS }));
   app.use(enforceSessionTimeouts(config, clock));
   app.use(loadCurrentUser(db));
+  app.use(issueGateCookie(config));
   app.use(enforceAccountRequirements(db, config, clock));
   app.use(flashMessages);
   app.use(csrfProtection);
@@ -102,8 +110,11 @@ export function createApp(deps: AppDeps): Express {
   app.use(paths.admin, ...adminGuards(config));
   app.use(adminUsersRoutes(deps));
   app.use(adminUserRoutes(deps));
+  app.use(adminUserGroupsRoutes(deps));
+  app.use(adminAppsRoutes(deps));
+  app.use(gatePagesRoutes(deps));
   app.use(setupRoutes(deps));
-  app.use(homeRoutes());
+  app.use(homeRoutes(deps));
 
   app.use(recoverExpiredSignInForms);
   app.use(notFound);

@@ -125,6 +125,16 @@ export const schema = z.object({
       return parts;
     })
     .default(false),
+  AUTH_COOKIE_DOMAIN: z
+    .string()
+    .transform((text) => text.trim().toLowerCase().replace(/^\./, ''))
+    .refine(
+      (text) => /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/.test(text),
+      {
+        message: 'must be a domain name such as example.com (the portal and the apps lie under it)',
+      },
+    )
+    .optional(),
   BCRYPT_COST: wholeNumber(10, 16).default(12),
   TOTP_WINDOW: wholeNumber(0, 2).default(1),
   REQUIRE_2FA: z

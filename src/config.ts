@@ -22,6 +22,8 @@ export interface Config {
   /** Encrypts TOTP secrets (and the session's enrolment secrets); old keys still decrypt. */
   readonly totpKeys: KeyRing;
   readonly trustProxy: false | number | readonly string[];
+  /** Forward-auth: the domain the gate cookie is set for (apps under it can be protected). */
+  readonly authCookieDomain: string | null;
   readonly bcryptCost: number;
   /** TOTP steps accepted either side of now (RFC 6238 §5.2 recommends at most one). */
   readonly totpWindow: number;
@@ -124,12 +126,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const port = values.PORT;
+  const baseUrl = (values.BASE_URL ?? `http://localhost:${port}`).replace(/\/+$/, '');
+  const cookieDomain = values.AUTH_COOKIE_DOMAIN ?? null;
+  if (cookieDomain && !isUnderDomain(new URL(baseUrl).hostname, cookieDomain)) {
+    // The gate cookie is set by the portal: a browser refuses a Domain the portal is not under.
+    throw new ConfigError(
+      `AUTH_COOKIE_DOMAIN must contain BASE_URL's host (${new URL(baseUrl).hostname} is not under ${cookieDomain})`,
+    );
+  }
   return Object.freeze({
     isProduction,
     appName: values.APP_NAME,
     host: values.HOST,
     port,
-    baseUrl: (values.BASE_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    baseUrl,
     databaseUrl: values.DATABASE_URL ?? null,
     dataDir,
     sessionSecrets: Object.freeze(sessionSecrets),
@@ -140,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: Array.isArray(values.TRUST_PROXY)
       ? Object.freeze(values.TRUST_PROXY)
       : values.TRUST_PROXY,
+    authCookieDomain: cookieDomain,
     bcryptCost: values.BCRYPT_COST,
     totpWindow: values.TOTP_WINDOW,
     require2fa: values.REQUIRE_2FA,
@@ -160,6 +171,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : Object.freeze({ port: values.METRICS_PORT, host: values.METRICS_HOST }),
     notes: Object.freeze(notes),
   });
+}
+
+/** A host name equal to `domain` or below it (`a.example.com` under `example.com`). */
+export function isUnderDomain(hostname: string, domain: string): boolean {
+  const host = hostname.toLowerCase();
+  return host === domain || host.endsWith(`.${domain}`);
 }
 
 function redactIfSecret(name: string, value: unknown): string {

@@ -68,6 +68,10 @@ declare module 'express-session' {
     pending: { ref: string; userId: string; startedAt: number; next: string };
     /** 2FA enrolment in progress: the new secret, encrypted, until a first code confirms it. */
     enrolment: { secret: string; startedAt: number; failures: number };
+    /** SHA-256 of this session's gate cookie token (forward-auth; see auth/gate.ts). */
+    gateHash: string;
+    /** A protected app's address to go on to once 2FA enrolment is done (validated). */
+    gateReturn: string;
     /** Recovery codes just made, encrypted, viewable until the person says they saved them. */
     freshCodes: { codes: string; createdAt: number };
     /**

@@ -26,7 +26,20 @@ export const paths = {
   adminUsers: '/admin/users',
   adminNewUser: '/admin/users/new',
   adminUser: '/admin/users/:id',
+  adminApps: '/admin/apps',
+  adminNewApp: '/admin/apps/new',
+  adminApp: '/admin/apps/:id',
+  adminUserGroups: '/admin/users/:id/groups',
+  adminUserGroupRemove: '/admin/users/:id/groups/remove',
   setup: '/setup',
+  /** Forward-auth (contract: proxies' snippets rely on these two names). */
+  authz: '/api/authz',
+  authzAuthRequest: '/api/authz/auth-request',
+  authzForwardAuth: '/api/authz/forward-auth',
+  /** A same-origin page that sends the browser on to a protected app (see routes/gate-pages.ts). */
+  continueToApp: '/continue',
+  /** "You may not open this app", for proxies that show Keygate's page on a denial. */
+  accessDenied: '/denied',
   health: '/healthz',
   ready: '/readyz',
   publicFiles: '/public',
@@ -40,6 +53,11 @@ export function withQuery(path: string, query: Record<string, string | undefined
   if (entries.length === 0) return path;
   const text = entries.map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join('&');
   return `${path}?${text}`;
+}
+
+export function adminAppPath(id: string, action?: string): string {
+  const base = paths.adminApp.replace(':id', encodeURIComponent(id));
+  return action ? `${base}/${action}` : base;
 }
 
 export function adminUserPath(id: string, action?: string): string {
@@ -56,6 +74,7 @@ export const REACHABLE_WHILE_ENROLMENT_REQUIRED: ReadonlySet<string> = new Set([
   paths.recoveryCodesSaved,
   paths.confirm,
   paths.signOut,
+  paths.continueToApp,
 ]);
 
 /** While an admin-set password must be changed: only the password page (and signing out). */

@@ -22,7 +22,13 @@ export type AuditEventName =
   | 'role_changed'
   | 'sessions_ended'
   | 'sign_in_unlocked'
-  | 'temporary_password_set';
+  | 'temporary_password_set'
+  | 'group_added'
+  | 'group_removed'
+  | 'app_created'
+  | 'app_changed'
+  | 'app_removed'
+  | 'gate_denied';
 
 export interface AuditEvent {
   event: AuditEventName;

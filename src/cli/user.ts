@@ -16,6 +16,7 @@ import { emailField, parseForm } from '../validation/forms.ts';
 import { newPasswordField } from '../validation/passwords.ts';
 import { readPassword } from './read-password.ts';
 import { fail, withDatabase } from './shared.ts';
+import { addGroupCommand, CliGroupError, removeGroupCommand } from './user-groups.ts';
 
 /**
  * The operator's recovery tool, for when nobody can sign in to fix things in the browser (the
@@ -35,10 +36,27 @@ const VERBS = [
 ] as const;
 type Verb = (typeof VERBS)[number];
 
-const USAGE = `usage: npm run user -- ${VERBS.join('|')} --email EMAIL  (set-password reads the new password from standard input)`;
+const USAGE = `usage: npm run user -- ${VERBS.join('|')} --email EMAIL  (set-password reads the new password from standard input)\n       npm run user -- add-group|remove-group --email EMAIL --group GROUP`;
 
 const LAST_ADMIN =
   'is the last active administrator; make another user an administrator first (npm run user -- make-admin --email …)';
+
+// Groups (forward-auth access rules) have verbs of their own, with a --group option.
+const groupVerb = process.argv[2];
+if (groupVerb === 'add-group' || groupVerb === 'remove-group') {
+  const command = groupVerb === 'add-group' ? addGroupCommand : removeGroupCommand;
+  const result = await withDatabase(async (db) => {
+    try {
+      return { ok: true, text: await command(db, process.argv.slice(3)) };
+    } catch (error) {
+      if (error instanceof CliGroupError) return { ok: false, text: error.message };
+      throw error;
+    }
+  });
+  if (!result.ok) fail(result.text);
+  console.log(result.text);
+  process.exit(0);
+}
 
 let parsed;
 try {

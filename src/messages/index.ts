@@ -9,6 +9,7 @@ import { activityRepeated, activitySentence, timeRange } from './en/activity.ts'
 import { admin, setup } from './en/admin.ts';
 import { errors } from './en/errors.ts';
 import { forms } from './en/forms.ts';
+import { gate } from './en/gate.ts';
 import { policy, settings, twoFactorSettings } from './en/settings.ts';
 import { reauthentication, secondFactor, session, signIn } from './en/sign-in.ts';
 
@@ -28,6 +29,7 @@ export const en = {
   setup,
   errors,
   forms,
+  gate,
   activity: activitySentence,
   activityRepeated,
   timeRange,

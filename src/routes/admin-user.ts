@@ -1,5 +1,6 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { recentActivity } from '../auth/activity.ts';
+import { listUserGroups } from '../auth/groups.ts';
 import { policyState } from '../auth/policy.ts';
 import { countUnusedRecoveryCodes } from '../auth/recovery-codes.ts';
 import { listUserSessions } from '../auth/sessions.ts';
@@ -63,11 +64,12 @@ function showUser(deps: AppDeps): RequestHandler {
   return async function showUser(req, res) {
     const target = targetUser(req);
     const now = clock.now();
-    const [codesLeft, sessions, activity, lastAdmin] = await Promise.all([
+    const [codesLeft, sessions, activity, lastAdmin, groups] = await Promise.all([
       countUnusedRecoveryCodes(db, target.id),
       listUserSessions(db, target.id, req.sessionID, new Date(now)),
       recentActivity(db, target.id, { limit: 40 }),
       isLastActiveAdmin(db, target.id),
+      listUserGroups(db, target.id),
     ]);
     const self = target.id === currentUser(req).id;
     const offered = ACTIONS.filter(
@@ -87,6 +89,7 @@ function showUser(deps: AppDeps): RequestHandler {
       targetPolicy: policyState(config.require2fa, config.require2faGraceMs, target, now),
       sessions: sessionRows(sessions, now),
       activity: activityRows(req, activity, 'admin', now).slice(0, 20),
+      groups,
     });
   };
 }

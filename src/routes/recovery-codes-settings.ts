@@ -9,6 +9,7 @@ import {
 import type { AppDeps } from '../deps.ts';
 import { currentUser, originOf } from '../http.ts';
 import { setFlash } from '../middleware/flash.ts';
+import { continuePath } from './gate-return.ts';
 import { HttpError } from '../middleware/errors.ts';
 import { requireAuth, requireRecentAuth } from '../middleware/guards.ts';
 import { paths } from '../paths.ts';
@@ -74,7 +75,10 @@ function downloadRecoveryCodes(deps: AppDeps): RequestHandler {
 
 const forgetFreshCodes: RequestHandler = (req, res) => {
   delete req.session.freshCodes;
-  res.redirect(303, paths.settings);
+  // Enrolment that the gate asked for (a two-factor app): on to that app now.
+  const gateReturn = req.session.gateReturn;
+  delete req.session.gateReturn;
+  res.redirect(303, gateReturn ? continuePath(gateReturn) : paths.settings);
 };
 
 const showRegenerate: RequestHandler = (req, res) => {

@@ -1,10 +1,11 @@
-import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { Router, type RequestHandler, type Response } from 'express';
 import { recordSignOut } from '../auth/sessions.ts';
 import { checkPassword, completePasswordSignIn } from '../auth/sign-in.ts';
 import { findUserById } from '../auth/users.ts';
 import type { AppDeps } from '../deps.ts';
 import { originOf } from '../http.ts';
 import { setFlash } from '../middleware/flash.ts';
+import { gateCookieAttributes, gateCookieName } from '../middleware/gate-cookie.ts';
 import { requireAuth } from '../middleware/guards.ts';
 import { sessionCookieAttributes, sessionCookieName } from '../middleware/session/setup.ts';
 import {
@@ -15,20 +16,21 @@ import {
 import { paths } from '../paths.ts';
 import { parseForm, safeReturnPath, type FieldErrors } from '../validation/forms.ts';
 import { loginForm } from '../validation/login.ts';
+import { continuePath, gateReturnUrl } from './gate-return.ts';
 
 /**
  * The password step and signing out.
  *
- *   GET  /login    showSignIn
+ *   GET  /login    showSignIn     (?rd=URL of a protected app: back there afterwards)
  *   POST /login    signIn         (password; 2FA users go on to /login/2fa)
  *   GET  /logout   requireAuth → showSignOut   (the no-JavaScript way to reach the POST)
- *   POST /logout   signOut
+ *   POST /logout   signOut        (rd: on to that app afterwards, through /continue)
  */
 export function signInRoutes(deps: AppDeps): Router {
   return Router()
     .get(paths.signIn, showSignIn(deps))
     .post(paths.signIn, signIn(deps))
-    .get(paths.signOut, requireAuth, showSignOut)
+    .get(paths.signOut, requireAuth, showSignOut(deps))
     .post(paths.signOut, signOut(deps));
 }
 
@@ -53,16 +55,18 @@ function renderSignIn(
   res.status(status).render('auth/login', { values, errors, notice });
 }
 
-function showSignIn({ db }: AppDeps): RequestHandler {
+function showSignIn(deps: AppDeps): RequestHandler {
   return async function showSignIn(req, res) {
-    const next = safeReturnPath(req.query.next);
+    // A protected app's address (rd) goes through /continue, which checks it again.
+    const rd = await gateReturnUrl(deps, req.query.rd);
+    const next = rd ? continuePath(rd) : safeReturnPath(req.query.next);
     if (req.user) return res.redirect(303, next);
     const notice = req.query.signed_out === '1' ? req.t.signIn.signedOut() : undefined;
     // "Start over" from the code step, or a cancelled sign-in: the email is the person's own.
     let email = req.session.signInEmail ?? '';
     if (req.session.signInEmail) delete req.session.signInEmail;
     if (!email && req.session.pending)
-      email = (await findUserById(db, req.session.pending.userId))?.email ?? '';
+      email = (await findUserById(deps.db, req.session.pending.userId))?.email ?? '';
     renderSignIn(res, 200, { email, next: next === paths.home ? '' : next }, {}, notice);
   };
 }
@@ -114,15 +118,21 @@ function signIn({ db, config, clock }: AppDeps): RequestHandler {
   };
 }
 
-function showSignOut(_req: Request, res: Response) {
-  res.render('auth/logout');
+function showSignOut(deps: AppDeps): RequestHandler {
+  return async function showSignOut(req, res) {
+    res.render('auth/logout', { rd: (await gateReturnUrl(deps, req.query.rd)) ?? '' });
+  };
 }
 
-function signOut({ db, config, clock }: AppDeps): RequestHandler {
+function signOut(deps: AppDeps): RequestHandler {
+  const { db, config, clock } = deps;
   return async function signOut(req, res) {
     const user = req.user;
+    const rd = await gateReturnUrl(deps, (req.body as { rd?: unknown } | undefined)?.rd);
     await destroySession(req);
     res.clearCookie(sessionCookieName(config), sessionCookieAttributes(config));
+    if (config.authCookieDomain)
+      res.clearCookie(gateCookieName(config), gateCookieAttributes(config));
     if (user) {
       await recordSignOut(db, {
         userId: user.id,
@@ -131,6 +141,6 @@ function signOut({ db, config, clock }: AppDeps): RequestHandler {
       });
       req.log.info({ event: 'sign_out', userId: user.id }, 'signed out');
     }
-    res.redirect(303, `${paths.signIn}?signed_out=1`);
+    res.redirect(303, rd ? continuePath(rd) : `${paths.signIn}?signed_out=1`);
   };
 }

@@ -14,6 +14,7 @@ import { paths } from '../paths.ts';
 import { parseForm, type FieldErrors } from '../validation/forms.ts';
 import { codeForm, disableForm } from '../validation/two-factor.ts';
 import { reauthenticationFailure } from './code-answers.ts';
+import { continuePath, gateReturnUrl } from './gate-return.ts';
 
 /**
  * Turning two-factor authentication on and off. Enrolment: start (POST), show the QR code (GET),
@@ -21,7 +22,7 @@ import { reauthenticationFailure } from './code-answers.ts';
  * form itself.
  *
  *   POST /settings/2fa/setup     requireAuth → recent → startSetup
- *   GET  /settings/2fa/setup     requireAuth → recent → showSetup
+ *   GET  /settings/2fa/setup     requireAuth → recent → showSetup   (rd: a two-factor app, after)
  *   POST /settings/2fa/confirm   requireAuth → recent(back: setup) → confirmSetup
  *   GET  /settings/2fa/confirm   → /settings/2fa/setup   (a reload of a refused code's page)
  *   GET  /settings/2fa/disable   requireAuth → showDisable
@@ -83,7 +84,11 @@ async function renderSetup(
 
 function showSetup(deps: AppDeps): RequestHandler {
   return async function showSetup(req, res) {
-    if (currentUser(req).totpEnabledAt) return res.redirect(303, paths.settings);
+    // Sent here by the gate for a two-factor app (rd): on to it once enrolment is done.
+    const rd = await gateReturnUrl(deps, req.query.rd);
+    if (currentUser(req).totpEnabledAt)
+      return res.redirect(303, rd ? continuePath(rd) : paths.settings);
+    if (rd) req.session.gateReturn = rd;
     const secret = secretInSession(req, deps);
     if (!secret) return res.render('settings/setup-start');
     await renderSetup(req, res, deps.config.appName, secret, 200, {});
@@ -140,7 +145,9 @@ function confirmSetup(deps: AppDeps): RequestHandler {
       setFlash(req, 'info', req.t.twoFactorSettings.alreadyOn());
       return res.redirect(303, paths.settings);
     }
+    const gateReturn = req.session.gateReturn;
     await refreshAuthentication(req, now, { generation: result.generation });
+    if (gateReturn) req.session.gateReturn = gateReturn;
     req.log.info(
       { event: 'two_factor_enabled', userId: user.id },
       'two-factor authentication enabled',

@@ -51,11 +51,11 @@ const SCREENSHOT_DIR = path.join(OUTPUT_DIR, 'screenshots');
 const AXE_SOURCE = fs.readFileSync(path.join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8');
 const validator = new HtmlValidate(new FileSystemConfigLoader());
 
-export async function launchChromium(): Promise<Browser> {
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
-    args: LAUNCH_ARGS,
+    args: [...LAUNCH_ARGS, ...extraArgs],
   });
 }
 

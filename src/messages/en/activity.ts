@@ -82,6 +82,12 @@ function sentence(entry: ActivityEntry, reader: Reader): string {
       return 'An administrator unlocked sign-in after too many wrong passwords';
     case 'temporary_password_set':
       return 'An administrator set a temporary password, to be changed at the next sign-in';
+    case 'group_added':
+      return `An administrator added the account to the group ${String(details.group)}`;
+    case 'group_removed':
+      return `An administrator removed the account from the group ${String(details.group)}`;
+    case 'gate_denied':
+      return `Was refused entry to ${String(details.app)}`;
     default:
       return String(entry.event).replace(/_/g, ' ');
   }

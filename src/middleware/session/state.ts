@@ -67,7 +67,8 @@ export async function refreshAuthentication(
   now: number,
   options: { generation?: number } = {},
 ): Promise<void> {
-  const { userId, createdAt, ip, userAgent } = req.session;
+  // The gate cookie goes on with the sign-in: the apps open in other tabs stay open.
+  const { userId, createdAt, ip, userAgent, gateHash } = req.session;
   const generation = options.generation ?? req.session.generation;
   await regenerateSession(req);
   Object.assign(req.session, {
@@ -78,6 +79,7 @@ export async function refreshAuthentication(
     generation,
     lastSeenAt: now,
     authAt: now,
+    ...(gateHash ? { gateHash } : {}),
   });
 }
 
