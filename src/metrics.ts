@@ -44,6 +44,12 @@ const throttleRefusals = new client.Counter({
   labelNames: ['limit'] as const,
   registers: [registry],
 });
+const authzDecisions = new client.Counter({
+  name: 'keygate_authz_decisions_total',
+  help: 'Forward-auth answers to proxies, by endpoint and outcome.',
+  labelNames: ['endpoint', 'outcome'] as const,
+  registers: [registry],
+});
 const requestDuration = new client.Histogram({
   name: 'keygate_http_request_duration_seconds',
   help: 'Time to answer HTTP requests, by method, route pattern and status class.',
@@ -52,6 +58,11 @@ const requestDuration = new client.Histogram({
   registers: [registry],
 });
 client.collectDefaultMetrics({ register: registry, prefix: 'keygate_' });
+
+/** One answer of /api/authz/* (allowed, sign_in_redirect, denied, …). */
+export function countAuthzDecision(endpoint: string, outcome: string): void {
+  authzDecisions.inc({ endpoint, outcome });
+}
 
 type PasswordResult = 'success' | 'failure' | 'throttled';
 

@@ -1,6 +1,8 @@
+import { countAuthzDecision } from '../metrics.ts';
+
 /**
- * In-process counts of the gate's decisions, by endpoint and outcome, for the metrics endpoint
- * (which exports them; nothing here knows about its format). Plain counters: one process's view,
+ * In-process counts of the gate's decisions, by endpoint and outcome, also exported as
+ * keygate_authz_decisions_total by the metrics listener (metrics.ts). Plain counters: one process's view,
  * reset at restart, as Prometheus counters expect.
  */
 export type GateEndpoint = 'auth-request' | 'forward-auth';
@@ -17,6 +19,7 @@ export type GateOutcome =
 const counts = new Map<string, number>();
 
 export function countGateDecision(endpoint: GateEndpoint, outcome: GateOutcome): void {
+  countAuthzDecision(endpoint, outcome);
   const key = `${endpoint} ${outcome}`;
   counts.set(key, (counts.get(key) ?? 0) + 1);
 }

@@ -125,9 +125,8 @@ describe('#51 the canonical-email migration', () => {
     const database = await createTestDatabase();
     const db = createDb({ url: database.url, statementTimeoutMs: 30_000 });
     try {
-      // Back to the schema before this migration (and the one after it).
-      await db.migrate.down();
-      await db.migrate.down();
+      // Back to the schema before this migration (and every one after it).
+      while (Number(await db.migrate.currentVersion()) >= 20261201000000) await db.migrate.down();
       const hash = await hashPassword(DEFAULT_PASSWORD, 10);
       const [a, b, c] = (await db('users')
         .insert([
