@@ -3,8 +3,10 @@
  * step, "confirm it's you" and turning 2FA off: the status and the field error.
  */
 import type { Request } from 'express';
-import type { ReauthenticationResult } from '../auth/reauthentication.ts';
+import { reauthenticate, type ReauthenticationResult } from '../auth/reauthentication.ts';
 import type { SecondFactorResult } from '../auth/second-factor.ts';
+import type { AppDeps } from '../deps.ts';
+import { currentUser, originOf } from '../http.ts';
 import type { CodeKind } from '../messages/index.ts';
 import { HttpError } from '../middleware/errors.ts';
 import type { FieldErrors } from '../validation/forms.ts';
@@ -53,4 +55,27 @@ export function reauthenticationFailure(
     status: result.failure.reason === 'locked' ? 429 : 401,
     errors: { code: text.note ? `${text.error} ${text.note}` : text.error },
   };
+}
+
+/**
+ * The signed-in person's password and code, checked again (confirm-it's-you, turning 2FA off):
+ * the answer as a page would give it, null when it was them.
+ */
+export async function reauthenticateFromForm(
+  req: Request,
+  { db, config }: AppDeps,
+  input: { password: string; code: string; now: Date; purpose: 'confirm' | 'turn_off_two_factor' },
+): Promise<{ status: number; errors: FieldErrors } | null> {
+  const result = await reauthenticate(db, {
+    user: currentUser(req),
+    password: input.password,
+    code: input.code,
+    origin: originOf(req),
+    now: input.now,
+    keys: config.totpKeys,
+    window: config.totpWindow,
+    bcryptCost: config.bcryptCost,
+    purpose: input.purpose,
+  });
+  return result.ok ? null : reauthenticationFailure(req, result);
 }

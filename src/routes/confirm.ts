@@ -1,13 +1,12 @@
 import { Router, type RequestHandler, type Response } from 'express';
-import { reauthenticate } from '../auth/reauthentication.ts';
 import type { AppDeps } from '../deps.ts';
-import { currentUser, originOf } from '../http.ts';
+import { currentUser } from '../http.ts';
 import { requireAuth } from '../middleware/guards.ts';
 import { refreshAuthentication } from '../middleware/session/state.ts';
 import { paths } from '../paths.ts';
 import { parseForm, safeReturnPath, type FieldErrors } from '../validation/forms.ts';
 import { confirmForm } from '../validation/two-factor.ts';
-import { reauthenticationFailure } from './code-answers.ts';
+import { reauthenticateFromForm } from './code-answers.ts';
 
 /**
  * "Confirm it's you": re-enter the password (and a code when 2FA is on) before a sensitive
@@ -30,7 +29,8 @@ const showConfirm: RequestHandler = (req, res) => {
   renderConfirm(res, 200, safeReturnPath(req.query.next), {});
 };
 
-function confirm({ db, config, clock }: AppDeps): RequestHandler {
+function confirm(deps: AppDeps): RequestHandler {
+  const { clock } = deps;
   return async function confirm(req, res) {
     const next = safeReturnPath((req.body as { next?: unknown } | undefined)?.next);
     const form = parseForm(confirmForm, req.body);
@@ -40,22 +40,12 @@ function confirm({ db, config, clock }: AppDeps): RequestHandler {
       return renderConfirm(res, 400, next, { code: req.t.reauthentication.enterCode() });
 
     const now = new Date(clock.now());
-    const origin = originOf(req);
-    const result = await reauthenticate(db, {
-      user,
-      password: form.data.password,
-      code: form.data.code,
-      origin,
+    const failure = await reauthenticateFromForm(req, deps, {
+      ...form.data,
       now,
-      keys: config.totpKeys,
-      window: config.totpWindow,
-      bcryptCost: config.bcryptCost,
       purpose: 'confirm',
     });
-    if (!result.ok) {
-      const failure = reauthenticationFailure(req, result);
-      return renderConfirm(res, failure.status, next, failure.errors);
-    }
+    if (failure) return renderConfirm(res, failure.status, next, failure.errors);
     await refreshAuthentication(req, now.getTime());
     res.redirect(303, next);
   };

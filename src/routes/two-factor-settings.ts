@@ -1,7 +1,6 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import QRCode from 'qrcode';
 import { confirmEnrolment, enrolmentSecret, startEnrolment } from '../auth/enrolment.ts';
-import { reauthenticate } from '../auth/reauthentication.ts';
 import { sealFreshCodes } from '../auth/recovery-codes.ts';
 import { formatSecretForHumans, totpUri } from '../auth/totp.ts';
 import { disableTwoFactor } from '../auth/two-factor-removal.ts';
@@ -13,7 +12,7 @@ import { refreshAuthentication } from '../middleware/session/state.ts';
 import { paths } from '../paths.ts';
 import { parseForm, type FieldErrors } from '../validation/forms.ts';
 import { codeForm, disableForm } from '../validation/two-factor.ts';
-import { reauthenticationFailure } from './code-answers.ts';
+import { reauthenticateFromForm } from './code-answers.ts';
 import { continuePath, gateReturnUrl } from './gate-return.ts';
 
 /**
@@ -167,7 +166,8 @@ const showDisable: RequestHandler = (req, res) => {
   renderDisable(res, 200, {});
 };
 
-function disable({ db, config, clock }: AppDeps): RequestHandler {
+function disable(deps: AppDeps): RequestHandler {
+  const { db, clock } = deps;
   return async function disable(req, res) {
     const user = currentUser(req);
     if (!user.totpEnabledAt) return res.redirect(303, paths.settings);
@@ -175,21 +175,12 @@ function disable({ db, config, clock }: AppDeps): RequestHandler {
     if (!form.ok) return renderDisable(res, 400, form.errors);
     const now = new Date(clock.now());
     const origin = originOf(req);
-    const result = await reauthenticate(db, {
-      user,
-      password: form.data.password,
-      code: form.data.code,
-      origin,
+    const failure = await reauthenticateFromForm(req, deps, {
+      ...form.data,
       now,
-      keys: config.totpKeys,
-      window: config.totpWindow,
-      bcryptCost: config.bcryptCost,
       purpose: 'turn_off_two_factor',
     });
-    if (!result.ok) {
-      const failure = reauthenticationFailure(req, result);
-      return renderDisable(res, failure.status, failure.errors);
-    }
+    if (failure) return renderDisable(res, failure.status, failure.errors);
     const { generation } = await disableTwoFactor(db, {
       userId: user.id,
       now,
