@@ -62,8 +62,6 @@ declare module 'express-session' {
     ip: string;
     userAgent: string;
     flash: Flash;
-    /** The email of a sign-in that was cancelled, to fill in the form again (the person's own). */
-    signInEmail: string;
     /** A correct password waiting for its second factor (no userId yet: nothing is reachable). */
     pending: { ref: string; userId: string; startedAt: number; next: string };
     /** 2FA enrolment in progress: the new secret, encrypted, until a first code confirms it. */

@@ -30,10 +30,9 @@ export function signInCodeRoutes(deps: AppDeps): Router {
 }
 
 /** Ends a pending sign-in that can no longer complete, and sends the person back to the start. */
-async function cancelPending(req: Request, res: Response, notice: string, email?: string) {
+async function cancelPending(req: Request, res: Response, notice: string) {
   await resetSession(req);
   setFlash(req, 'info', notice);
-  if (email) req.session.signInEmail = email;
   res.redirect(303, paths.signIn);
 }
 

@@ -62,11 +62,9 @@ function showSignIn(deps: AppDeps): RequestHandler {
     const next = rd ? continuePath(rd) : safeReturnPath(req.query.next);
     if (req.user) return res.redirect(303, next);
     const notice = req.query.signed_out === '1' ? req.t.signIn.signedOut() : undefined;
-    // "Start over" from the code step, or a cancelled sign-in: the email is the person's own.
-    let email = req.session.signInEmail ?? '';
-    if (req.session.signInEmail) delete req.session.signInEmail;
-    if (!email && req.session.pending)
-      email = (await findUserById(deps.db, req.session.pending.userId))?.email ?? '';
+    // "Start over" from the code step: the pending sign-in's email is the person's own.
+    const pending = req.session.pending;
+    const email = pending ? ((await findUserById(deps.db, pending.userId))?.email ?? '') : '';
     renderSignIn(res, 200, { email, next: next === paths.home ? '' : next }, {}, notice);
   };
 }

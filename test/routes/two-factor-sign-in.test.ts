@@ -538,3 +538,18 @@ describe('the code page speaks once, calmly, and before limits bite', () => {
     assert.match(wrong.text, /That recovery code is not right/);
   });
 });
+
+describe('starting over from the code step', () => {
+  it('when the person follows "Start over", then the sign-in form has their email filled in, and only theirs', async () => {
+    const { user } = await makeUserWithTwoFactor(t);
+    const browser = await startSignIn(t, user.email, user.password);
+    const form = await browser.get('/login');
+    assert.equal(form.status, 200);
+    assert.match(
+      form.text,
+      new RegExp(`name="email"[^>]*value="${user.email.replace(/[.]/g, '\\.')}"`),
+    );
+    const stranger = await createBrowser(t.app).get('/login');
+    assert.doesNotMatch(stranger.text, new RegExp(user.email.replace(/[.]/g, '\\.')));
+  });
+});
