@@ -5,6 +5,7 @@
  */
 import type { Request } from 'express';
 import type { PolicyState } from './auth/policy.ts';
+import type { SignInFactors } from './auth/sign-in.ts';
 import type { RequestOrigin } from './auth/origin.ts';
 import type { User } from './auth/users.ts';
 import type { Logger } from './logger.ts';
@@ -50,6 +51,11 @@ declare module 'express-session' {
   interface SessionData {
     /** Set only once sign-in is complete (both factors when 2FA is on). */
     userId: string;
+    /**
+     * How this sign-in was authenticated (the gate's and the OpenID provider's `amr`/`acr` come
+     * from here): a password alone, or a password and a TOTP or recovery code.
+     */
+    factors: SignInFactors;
     /** When this signed-in session began: the absolute timeout counts from here. */
     createdAt: number;
     /** Last request seen, at one-minute precision: the idle timeout counts from here. */

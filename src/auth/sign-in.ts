@@ -118,3 +118,6 @@ export async function completePasswordSignIn(
   await markSignIn(db, user, { now, origin, method: 'password', lastSignIn: 'set_here' });
   return sinceLastSignInFrom(row);
 }
+
+/** How a completed sign-in was authenticated (kept in its session). */
+export type SignInFactors = 'password' | 'password_and_code';

@@ -59,7 +59,7 @@ function createAdmin({ db, config, clock }: AppDeps): RequestHandler {
       { event: 'first_admin_created', userId: result.user.id },
       'first administrator created',
     );
-    await startSignedInSession(req, result.user, now);
+    await startSignedInSession(req, result.user, now, 'password');
     const welcome = req.t.signIn.welcome(config.appName);
     setFlash(req, 'success', welcome.text, { links: welcome.links });
     res.redirect(303, paths.home);

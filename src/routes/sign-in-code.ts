@@ -104,7 +104,7 @@ function submitCode({ db, config, clock }: AppDeps, mode: SecondFactorMethod): R
     if (result.ok) {
       const { user } = result;
       // verifySecondFactor has marked the sign-in (time, audit event) with the code's check.
-      await startSignedInSession(req, user, now.getTime());
+      await startSignedInSession(req, user, now.getTime(), 'password_and_code');
       const notice = result.sinceLastSignIn
         ? req.t.signIn.sinceLastVisit(result.sinceLastSignIn)
         : null;

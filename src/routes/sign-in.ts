@@ -107,7 +107,7 @@ function signIn({ db, config, clock }: AppDeps): RequestHandler {
       );
       return res.redirect(303, paths.signInCode);
     }
-    await startSignedInSession(req, result.user, now.getTime());
+    await startSignedInSession(req, result.user, now.getTime(), 'password');
     const since = await completePasswordSignIn(db, result.user, now, origin);
     const notice = req.t.signIn.sinceLastVisit(since);
     if (notice) setFlash(req, 'error', notice.text, { links: notice.links });

@@ -5,6 +5,7 @@
  */
 import crypto from 'node:crypto';
 import type { Request } from 'express';
+import type { SignInFactors } from '../../auth/sign-in.ts';
 
 export function regenerateSession(req: Request): Promise<void> {
   return new Promise((resolve, reject) =>
@@ -29,10 +30,12 @@ export async function startSignedInSession(
   req: Request,
   user: { id: string; sessionGeneration: number },
   now: number,
+  factors: SignInFactors,
 ): Promise<void> {
   await regenerateSession(req);
   Object.assign(req.session, {
     userId: user.id,
+    factors,
     generation: user.sessionGeneration,
     createdAt: now,
     lastSeenAt: now,
@@ -68,11 +71,12 @@ export async function refreshAuthentication(
   options: { generation?: number } = {},
 ): Promise<void> {
   // The gate cookie goes on with the sign-in: the apps open in other tabs stay open.
-  const { userId, createdAt, ip, userAgent, gateHash } = req.session;
+  const { userId, createdAt, ip, userAgent, gateHash, factors } = req.session;
   const generation = options.generation ?? req.session.generation;
   await regenerateSession(req);
   Object.assign(req.session, {
     userId,
+    factors,
     createdAt,
     ip,
     userAgent,
