@@ -36,6 +36,7 @@ import { settingsRoutes } from './routes/settings.ts';
 import { setupRoutes } from './routes/setup.ts';
 import { signInCodeRoutes } from './routes/sign-in-code.ts';
 import { signInRoutes } from './routes/sign-in.ts';
+import { trustedBrowsersSettingsRoutes } from './routes/trusted-browsers-settings.ts';
 import { twoFactorSettingsRoutes } from './routes/two-factor-settings.ts';
 
 /**
@@ -107,6 +108,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(settingsRoutes(deps));
   app.use(twoFactorSettingsRoutes(deps));
   app.use(recoveryCodesSettingsRoutes(deps));
+  app.use(trustedBrowsersSettingsRoutes(deps));
   app.use(paths.admin, ...adminGuards(config));
   app.use(adminUsersRoutes(deps));
   app.use(adminUserRoutes(deps));

@@ -141,6 +141,13 @@ export const schema = z.object({
     .enum(['off', 'admins', 'all'], { error: 'must be off, admins or all' })
     .default('admins'),
   REQUIRE_2FA_GRACE: duration('from 0s to 90d', 0, 90 * 86_400_000).default(7 * 86_400_000),
+  // 0 turns trusted browsers off: no checkbox, and cookies already given are ignored.
+  TRUSTED_BROWSER_DURATION: duration('from 0s (off) to 365d', 0, 365 * 86_400_000).default(
+    30 * 86_400_000,
+  ),
+  TRUSTED_BROWSERS: z
+    .enum(['all', 'users', 'off'], { error: 'must be all, users or off' })
+    .default('users'),
   RECENT_AUTH_WINDOW: duration('from 1m to 1h', 60_000, 3_600_000).default(600_000),
   PENDING_SIGN_IN_TIMEOUT: duration('from 1m to 30m', 60_000, 1_800_000).default(300_000),
   SESSION_IDLE_TIMEOUT: duration('from 1m to 24h', 60_000, 86_400_000).default(3_600_000),

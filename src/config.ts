@@ -27,6 +27,12 @@ export interface Config {
   readonly bcryptCost: number;
   /** TOTP steps accepted either side of now (RFC 6238 §5.2 recommends at most one). */
   readonly totpWindow: number;
+  /**
+   * "Don't ask for a code on this browser": how long a trusted browser skips the code (0: the
+   * feature is off), and whose browsers may be trusted (`users`: everyone but administrators).
+   */
+  readonly trustedBrowserDurationMs: number;
+  readonly trustedBrowsers: 'all' | 'users' | 'off';
   /** How long a full authentication counts as "recent" for sensitive actions. */
   readonly recentAuthWindowMs: number;
   /** How long a correct password waits for its second factor. */
@@ -155,6 +161,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     totpWindow: values.TOTP_WINDOW,
     require2fa: values.REQUIRE_2FA,
     require2faGraceMs: values.REQUIRE_2FA_GRACE,
+    trustedBrowserDurationMs: values.TRUSTED_BROWSER_DURATION,
+    trustedBrowsers: values.TRUSTED_BROWSERS,
     recentAuthWindowMs: values.RECENT_AUTH_WINDOW,
     pendingSignInTimeoutMs: values.PENDING_SIGN_IN_TIMEOUT,
     sessionIdleTimeoutMs: values.SESSION_IDLE_TIMEOUT,

@@ -51,6 +51,13 @@ export function plural(count: number, one: string, many = `${one}s`): string {
   return `${count} ${count === 1 ? one : many}`;
 }
 
+/** "30 days", "1 day", "12 hours", "45 minutes": a length of time, in its largest whole unit. */
+export function lengthOfTime(ms: number): string {
+  if (ms >= DAY_MS && ms % DAY_MS === 0) return plural(ms / DAY_MS, 'day');
+  if (ms >= 3_600_000 && ms % 3_600_000 === 0) return plural(ms / 3_600_000, 'hour');
+  return plural(Math.max(1, Math.round(ms / 60_000)), 'minute');
+}
+
 /** "in 3 minutes": when something may be tried again, in words. */
 export function inAWhile(ms: number): string {
   const minutes = Math.max(1, Math.ceil(ms / 60_000));

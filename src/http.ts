@@ -53,14 +53,18 @@ declare module 'express-session' {
     userId: string;
     /**
      * How this sign-in was authenticated (the gate's and the OpenID provider's `amr`/`acr` come
-     * from here): a password alone, or a password and a TOTP or recovery code.
+     * from here): a password alone, a password and a TOTP or recovery code, or a password on a
+     * browser that passed a code before and was trusted (a 2FA sign-in too: see trusted-browsers.ts).
      */
     factors: SignInFactors;
     /** When this signed-in session began: the absolute timeout counts from here. */
     createdAt: number;
     /** Last request seen, at one-minute precision: the idle timeout counts from here. */
     lastSeenAt: number;
-    /** Last full authentication (password, plus a code with 2FA): "recent authentication". */
+    /**
+     * Last full authentication (password, plus a code with 2FA): "recent authentication". Unset
+     * after a trusted-browser sign-in, which skipped the code: sensitive actions ask for it first.
+     */
     authAt: number;
     /** The user's session generation when this session was issued (see auth/sessions.ts). */
     generation: number;
@@ -69,7 +73,14 @@ declare module 'express-session' {
     userAgent: string;
     flash: Flash;
     /** A correct password waiting for its second factor (no userId yet: nothing is reachable). */
-    pending: { ref: string; userId: string; startedAt: number; next: string };
+    pending: {
+      ref: string;
+      userId: string;
+      startedAt: number;
+      next: string;
+      /** Whether the code form offers "don't ask for a code on this browser" (see sign-in.ts). */
+      trustOffered?: boolean;
+    };
     /** 2FA enrolment in progress: the new secret, encrypted, until a first code confirms it. */
     enrolment: { secret: string; startedAt: number; failures: number };
     /** SHA-256 of this session's gate cookie token (forward-auth; see auth/gate.ts). */

@@ -28,7 +28,7 @@ const secondFactor = new client.Counter({
 });
 const signIns = new client.Counter({
   name: 'keygate_sign_ins_total',
-  help: 'Completed sign-ins, by the method of their last step (password, totp, recovery_code).',
+  help: 'Completed sign-ins, by the method of their last step (password, totp, recovery_code, trusted_browser).',
   labelNames: ['method'] as const,
   registers: [registry],
 });
@@ -85,7 +85,9 @@ export function countSecondFactor(
   if (result === 'pending_exhausted') throttleRefusals.inc({ limit: 'second_factor_pending' });
 }
 
-export function countSignIn(method: 'password' | 'totp' | 'recovery_code'): void {
+export function countSignIn(
+  method: 'password' | 'totp' | 'recovery_code' | 'trusted_browser',
+): void {
   signIns.inc({ method });
 }
 

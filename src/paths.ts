@@ -14,6 +14,7 @@ export const paths = {
   activity: '/settings/activity',
   endSession: '/settings/sessions/end',
   endOtherSessions: '/settings/sessions/end-others',
+  forgetTrustedBrowser: '/settings/trusted-browsers/forget',
   twoFactorSetup: '/settings/2fa/setup',
   twoFactorConfirm: '/settings/2fa/confirm',
   twoFactorDisable: '/settings/2fa/disable',

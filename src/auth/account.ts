@@ -3,6 +3,7 @@ import { recordAuditEvent } from './audit.ts';
 import { checkCurrentPassword } from './password-check.ts';
 import { hashPassword } from './passwords.ts';
 import { endUserSessions } from './sessions.ts';
+import { forgetTrustedBrowsers } from './trusted-browsers.ts';
 import type { RequestOrigin } from './origin.ts';
 import type { User } from './users.ts';
 
@@ -12,7 +13,7 @@ export type ChangePasswordResult =
 
 /**
  * Changes a password after checking the current one (ASVS 6.2.3), clears a "must change" flag,
- * and ends every other session of the user (ASVS 7.4.3).
+ * and ends every other session of the user (ASVS 7.4.3) and forgets every trusted browser.
  */
 export async function changePassword(
   db: Db,
@@ -43,6 +44,7 @@ export async function changePassword(
       .where({ id: user.id })
       .update({ password_hash: passwordHash, must_change_password: false, updated_at: now });
     const { ended, generation } = await endUserSessions(trx, user.id, { keepSid: input.keepSid });
+    await forgetTrustedBrowsers(trx, user.id);
     await recordAuditEvent(trx, {
       event: 'password_changed',
       userId: user.id,

@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Db } from '../db/knex.ts';
 import { auditEventRow, type AuditEvent } from './audit.ts';
 
@@ -92,14 +93,19 @@ export async function settleAttempt(
   await db.raw('WITH settled AS (?) ?', [update, db('audit_events').insert(auditEventRow(event))]);
 }
 
-/** An attempt row and an audit event in one INSERT statement: one round trip. */
+/**
+ * An attempt row and an audit event in one INSERT statement: one round trip. `also`: one more
+ * INSERT of the same moment, folded into the same statement (a trusted browser, see markSignIn).
+ */
 export async function recordAttemptAndEvent(
   db: Db,
   attempt: AttemptRow,
   event: AuditEvent,
+  also?: Knex.QueryBuilder,
 ): Promise<void> {
-  await db.raw('WITH attempt AS (?) ?', [
+  await db.raw(also ? 'WITH attempt AS (?), also AS (?) ?' : 'WITH attempt AS (?) ?', [
     db('auth_attempts').insert(attempt),
+    ...(also ? [also] : []),
     db('audit_events').insert(auditEventRow(event)),
   ]);
 }

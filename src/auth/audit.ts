@@ -28,7 +28,8 @@ export type AuditEventName =
   | 'app_created'
   | 'app_changed'
   | 'app_removed'
-  | 'gate_denied';
+  | 'gate_denied'
+  | 'trusted_browsers_forgotten';
 
 export interface AuditEvent {
   event: AuditEventName;

@@ -5,6 +5,7 @@ import { recordAuditEvent } from './audit.ts';
 import { associatedData, decrypt, encrypt, type KeyRing } from './encryption.ts';
 import { FRESH_CODES_TIMEOUT_MS } from './limits.ts';
 import type { RequestOrigin } from './origin.ts';
+import { forgetTrustedBrowsers } from './trusted-browsers.ts';
 
 /** Crockford's base32: no I, L, O or U, so codes survive being read aloud or handwritten. */
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -137,7 +138,10 @@ export async function consumeRecoveryCode(
   return used.length === 1 ? 'used' : 'already_used';
 }
 
-/** A new set of recovery codes; every old one stops working in the same transaction. */
+/**
+ * A new set of recovery codes; every old one stops working in the same transaction, and every
+ * trusted browser is forgotten (new codes are what a person makes when a factor may be lost).
+ */
 export async function regenerateRecoveryCodes(
   db: Db,
   input: { userId: string; now: Date; origin: RequestOrigin },
@@ -145,6 +149,7 @@ export async function regenerateRecoveryCodes(
   const set = await makeRecoveryCodes(input.userId);
   await db.transaction(async (trx) => {
     await storeRecoveryCodes(trx, input.userId, set);
+    await forgetTrustedBrowsers(trx, input.userId);
     await recordAuditEvent(trx, {
       event: 'recovery_codes_regenerated',
       userId: input.userId,

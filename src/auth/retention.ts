@@ -9,6 +9,8 @@ export interface Retention {
 
 export interface PruneReport {
   sessions: number;
+  /** Trusted browsers past their expiry (they no longer work; the row is just clutter). */
+  trustedBrowsers: number;
   attempts: number;
   audit: number;
 }
@@ -33,7 +35,7 @@ async function deleteInBatches(
   }
 }
 
-/** Removes expired sessions, and attempts and audit events past their retention. */
+/** Removes expired sessions and trusted browsers, and attempts and audit events past their retention. */
 export async function pruneOldRecords(
   db: Db,
   now: Date,
@@ -41,6 +43,7 @@ export async function pruneOldRecords(
 ): Promise<PruneReport> {
   return {
     sessions: await deleteInBatches(db, 'sessions', 'sid', 'expire', now),
+    trustedBrowsers: await deleteInBatches(db, 'trusted_browsers', 'id', 'expires_at', now),
     attempts: await deleteInBatches(
       db,
       'auth_attempts',

@@ -9,6 +9,11 @@ import type { RequestOrigin } from './origin.ts';
 import { readLimits } from './second-factor-limits.ts';
 import { markSignIn, type SinceLastSignIn } from './sign-in.ts';
 import { parseTotpCode } from './totp.ts';
+import {
+  mayTrustBrowser,
+  type TrustedBrowserRow,
+  type TrustedBrowserRules,
+} from './trusted-browsers.ts';
 import { toUser, type User, type UserRow } from './users.ts';
 
 export type { SecondFactorMethod } from './code-check.ts';
@@ -22,6 +27,8 @@ export type SecondFactorResult =
       user: User;
       /** During sign-in: what happened since the last one, for its notices (see sign-in.ts). */
       sinceLastSignIn?: SinceLastSignIn;
+      /** The browser asked to be trusted, and was (its row is stored): set its cookie. */
+      trustedBrowser?: boolean;
     }
   | {
       ok: false;
@@ -53,6 +60,11 @@ export interface SecondFactorInput {
   now: Date;
   keys: KeyRing;
   window: number;
+  /**
+   * During sign-in, "don't ask for a code on this browser" was ticked: the row to store with the
+   * sign-in if the account, as read under the lock, may trust browsers under `rules`.
+   */
+  trustBrowser?: { row: TrustedBrowserRow; rules: TrustedBrowserRules };
 }
 
 /**
@@ -104,6 +116,8 @@ export async function verifySecondFactor(
     if (!outcome.ok && outcome.reason === 'unavailable')
       return { ok: false, reason: 'unavailable' };
     if (outcome.ok && input.pendingRef !== null) {
+      const trust = input.trustBrowser;
+      const trustBrowser = trust && mayTrustBrowser(trust.rules, user) ? trust.row : undefined;
       await markSignIn(trx, user, {
         now,
         origin,
@@ -111,8 +125,14 @@ export async function verifySecondFactor(
         // A TOTP code's UPDATE set the time already (see checkCode); a recovery code's did not.
         lastSignIn: outcome.method === 'totp' ? 'set_by_caller' : 'set_here',
         attempt: attempt(true, null),
+        ...(trustBrowser ? { trustBrowser } : {}),
       });
-      return { ...outcome, user, sinceLastSignIn: limits.sinceLastSignIn };
+      return {
+        ...outcome,
+        user,
+        sinceLastSignIn: limits.sinceLastSignIn,
+        ...(trustBrowser ? { trustedBrowser: true } : {}),
+      };
     }
     await record(outcome.ok, outcome.ok ? null : outcome.reason);
     if (outcome.ok) return { ...outcome, user };

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { Db } from '../db/knex.ts';
 import { recordAuditEvent } from './audit.ts';
 import type { RequestOrigin } from './origin.ts';
+import { forgetTrustedBrowsers } from './trusted-browsers.ts';
 
 /**
  * Ends every session of a user except `keepSid` (the one making the change), if given, and
@@ -28,7 +29,9 @@ export async function endUserSessions(
 
 /**
  * "Sign out everywhere" (by an administrator, keepSid unset) or "sign out my other sessions" (the
- * person, keeping the session that asks): the sessions end and the event is audited, together.
+ * person, keeping the session that asks): the sessions end, every trusted browser is forgotten
+ * (this one's too: "everywhere" includes the browsers that would skip the code), and the event is
+ * audited, together.
  */
 export async function endOtherSessions(
   db: Db,
@@ -42,6 +45,7 @@ export async function endOtherSessions(
 ): Promise<{ ended: number; generation: number }> {
   return db.transaction(async (trx) => {
     const result = await endUserSessions(trx, input.userId, { keepSid: input.keepSid });
+    await forgetTrustedBrowsers(trx, input.userId);
     await recordAuditEvent(trx, {
       event: 'sessions_ended',
       userId: input.userId,

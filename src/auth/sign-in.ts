@@ -1,10 +1,16 @@
 import type { Db } from '../db/knex.ts';
 import { countSignIn } from '../metrics.ts';
 import { recordAttemptAndEvent, type AttemptRow } from './attempts.ts';
-import { recordAuditEvent, type AuditEvent } from './audit.ts';
+import { auditEventRow, recordAuditEvent, type AuditEvent } from './audit.ts';
 import { checkCurrentPassword } from './password-check.ts';
 import type { RequestOrigin } from './origin.ts';
-import type { User } from './users.ts';
+import {
+  mayTrustBrowser,
+  useTrustedBrowser,
+  type TrustedBrowserRow,
+  type TrustedBrowserRules,
+} from './trusted-browsers.ts';
+import { toUser, type User, type UserRow } from './users.ts';
 
 export type PasswordCheck =
   | { ok: true; user: User }
@@ -71,9 +77,13 @@ export function sinceLastSignInFrom(row: {
   };
 }
 
+/** How a completed sign-in's second step went, as the audit event and the metrics name it. */
+export type SignInMethod = 'password' | 'totp' | 'recovery_code' | 'trusted_browser';
+
 /**
  * Records a completed sign-in: the last sign-in time (unless the caller's own UPDATE set it) and
- * the audit event, with the caller's attempt row (if any) in the same INSERT statement.
+ * the audit event, with the caller's attempt row (if any) and a newly trusted browser (if any) in
+ * the same INSERT statement.
  */
 export async function markSignIn(
   db: Db,
@@ -81,10 +91,12 @@ export async function markSignIn(
   input: {
     now: Date;
     origin: RequestOrigin;
-    method: 'password' | 'totp' | 'recovery_code';
+    method: SignInMethod;
     /** Whether the caller's own UPDATE already set users.last_sign_in_at (one statement less). */
     lastSignIn: 'set_by_caller' | 'set_here';
     attempt?: AttemptRow;
+    /** "Don't ask for a code on this browser" was ticked (only with `attempt`: a code step). */
+    trustBrowser?: TrustedBrowserRow;
   },
 ): Promise<void> {
   countSignIn(input.method);
@@ -95,10 +107,13 @@ export async function markSignIn(
     userId: user.id,
     ip: input.origin.ip,
     userAgent: input.origin.userAgent,
-    details: { method: input.method },
+    details: { method: input.method, ...(input.trustBrowser ? { trustedBrowser: true } : {}) },
     at: input.now,
   };
-  if (input.attempt) await recordAttemptAndEvent(db, input.attempt, event);
+  const trusted = input.trustBrowser
+    ? db('trusted_browsers').insert(input.trustBrowser)
+    : undefined;
+  if (input.attempt) await recordAttemptAndEvent(db, input.attempt, event, trusted);
   else await recordAuditEvent(db, event);
 }
 
@@ -119,5 +134,65 @@ export async function completePasswordSignIn(
   return sinceLastSignInFrom(row);
 }
 
+/**
+ * A right password on a browser the person trusted (see trusted-browsers.ts): the code step is
+ * skipped if the browser's token is theirs and live. The token is checked under the same lock on
+ * the account row as codes are, and the account is read fresh under it: a revocation that
+ * committed first (password change, 2FA reset, deactivation…) leaves nothing to use, and one that
+ * comes after bumps the session generation this sign-in's session is issued under. `user`: as
+ * the password step read it (the "since your last visit" facts count from its last sign-in).
+ */
+export async function completeTrustedBrowserSignIn(
+  db: Db,
+  input: {
+    user: User;
+    token: string;
+    rules: TrustedBrowserRules;
+    now: Date;
+    origin: RequestOrigin;
+  },
+): Promise<{ ok: true; user: User; sinceLastSignIn: SinceLastSignIn } | { ok: false }> {
+  const { now, origin } = input;
+  return db.transaction(async (trx) => {
+    const row = (await trx('users')
+      .where({ id: input.user.id })
+      .forUpdate()
+      .first('*', ...sinceLastSignInColumns(trx, input.user, ''))) as
+      (UserRow & Parameters<typeof sinceLastSignInFrom>[0]) | undefined;
+    const user = row ? toUser(row) : null;
+    if (!user || !mayTrustBrowser(input.rules, user)) return { ok: false } as const;
+    // One statement, each write on the one before: the browser's last use (if the token is live),
+    // then the last sign-in time, then the audit event (as markSignIn writes them).
+    const event = auditEventRow({
+      event: 'sign_in',
+      userId: user.id,
+      ip: origin.ip,
+      userAgent: origin.userAgent,
+      details: { method: 'trusted_browser' },
+      at: now,
+    });
+    const { rows } = await trx.raw<{ rows: unknown[] }>(
+      `WITH used AS (?),
+            marked AS (UPDATE users SET last_sign_in_at = ? WHERE id = ? AND EXISTS (SELECT 1 FROM used) RETURNING id)
+       INSERT INTO audit_events (event, user_id, ip, user_agent, details, created_at)
+       SELECT ?, ?, ?, ?, ?::jsonb, ? FROM marked RETURNING id`,
+      [
+        useTrustedBrowser(trx, { userId: user.id, token: input.token, now }),
+        now,
+        user.id,
+        event.event,
+        event.user_id,
+        event.ip,
+        event.user_agent,
+        event.details,
+        now,
+      ],
+    );
+    if (rows.length === 0) return { ok: false } as const;
+    countSignIn('trusted_browser');
+    return { ok: true, user, sinceLastSignIn: sinceLastSignInFrom(row!) } as const;
+  });
+}
+
 /** How a completed sign-in was authenticated (kept in its session). */
-export type SignInFactors = 'password' | 'password_and_code';
+export type SignInFactors = 'password' | 'password_and_code' | 'password_and_trusted_browser';

@@ -2,6 +2,7 @@ import type { Db } from '../db/knex.ts';
 import { recordAuditEvent } from './audit.ts';
 import { generatePassword, hashPassword } from './passwords.ts';
 import { endUserSessions } from './sessions.ts';
+import { forgetTrustedBrowsers } from './trusted-browsers.ts';
 import type { RequestOrigin } from './origin.ts';
 
 export type TemporaryPasswordResult =
@@ -12,7 +13,8 @@ export type TemporaryPasswordResult =
  * Gives a user a temporary password, for a person who forgot theirs: typed by the admin, or
  * generated (`password: null`; returned once, to be shown once and never stored). The person must
  * choose their own at the next sign-in (the forced change in middleware/policy.ts), and every
- * session of theirs ends now, since whoever holds one may be the reason for the reset. One
+ * session of theirs ends now (and every trusted browser is forgotten), since whoever holds one
+ * may be the reason for the reset. One
  * transaction: the hash, the flag, the sessions and the audit row go together or not at all.
  * `actorId` is the admin, or null for the command line (with `origin.via` saying so).
  */
@@ -36,6 +38,7 @@ export async function setTemporaryPassword(
       .returning('id');
     if (updated.length === 0) return { ok: false, reason: 'not_found' } as const;
     const { ended } = await endUserSessions(trx, input.userId);
+    await forgetTrustedBrowsers(trx, input.userId);
     await recordAuditEvent(trx, {
       event: 'temporary_password_set',
       userId: input.userId,

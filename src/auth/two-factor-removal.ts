@@ -1,11 +1,12 @@
 import type { Db } from '../db/knex.ts';
 import { recordAuditEvent } from './audit.ts';
 import { endUserSessions } from './sessions.ts';
+import { forgetTrustedBrowsers } from './trusted-browsers.ts';
 import type { RequestOrigin } from './origin.ts';
 
 /**
  * Turns 2FA off in one transaction: secret and every recovery code gone, and every other session
- * of the user ended (ASVS 7.4.3). With `actorId` other than the user, an administrator (or, null,
+ * of the user ended (ASVS 7.4.3), every trusted browser forgotten. With `actorId` other than the user, an administrator (or, null,
  * the command line) is resetting someone else's 2FA, and `reason` is kept with the audit event.
  */
 export async function disableTwoFactor(
@@ -29,6 +30,7 @@ export async function disableTwoFactor(
     });
     await trx('recovery_codes').where({ user_id: input.userId }).delete();
     const { generation } = await endUserSessions(trx, input.userId, { keepSid: input.keepSid });
+    await forgetTrustedBrowsers(trx, input.userId);
     const byAdmin = input.actorId !== undefined && input.actorId !== input.userId;
     await recordAuditEvent(trx, {
       event: byAdmin ? 'two_factor_reset_by_admin' : 'two_factor_disabled',

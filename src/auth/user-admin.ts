@@ -5,6 +5,7 @@ import { generatePassword, hashPassword } from './passwords.ts';
 import { endOtherSessions, endUserSessions } from './sessions.ts';
 import type { RequestOrigin } from './origin.ts';
 import { accountKeyOf, unlockPasswordSignIn } from './throttle.ts';
+import { forgetTrustedBrowsers } from './trusted-browsers.ts';
 import { disableTwoFactor } from './two-factor-removal.ts';
 import { createUser, toUser, type Role, type User, type UserRow } from './users.ts';
 
@@ -51,7 +52,7 @@ async function guardLastAdmin(
   });
 }
 
-/** Deactivating also ends every session of the user (ASVS 7.4.2). */
+/** Deactivating also ends every session of the user (ASVS 7.4.2) and forgets their trusted browsers. */
 export function setUserActive(
   db: Db,
   action: AdminAction & { active: boolean },
@@ -64,7 +65,10 @@ export function setUserActive(
       await trx('users')
         .where({ id: action.targetId })
         .update({ is_active: action.active, updated_at: action.now });
-      if (!action.active) await endUserSessions(trx, action.targetId);
+      if (!action.active) {
+        await endUserSessions(trx, action.targetId);
+        await forgetTrustedBrowsers(trx, action.targetId);
+      }
       await recordAuditEvent(trx, {
         event: action.active ? 'user_reactivated' : 'user_deactivated',
         userId: action.targetId,

@@ -5,6 +5,7 @@
 import type { Request } from 'express';
 import { setTemporaryPassword } from '../auth/temporary-password.ts';
 import { accountLockedUntil } from '../auth/throttle.ts';
+import { forgetTrustedBrowsersAs } from '../auth/trusted-browsers.ts';
 import {
   endAllSessionsOf,
   isLastActiveAdmin,
@@ -29,6 +30,7 @@ export const ACTIONS = [
   'set-password',
   'reset-2fa',
   'end-sessions',
+  'forget-browsers',
   'remove-admin',
   'deactivate',
 ] as const;
@@ -38,6 +40,7 @@ export const DESTRUCTIVE: ReadonlySet<ActionName> = new Set([
   'set-password',
   'reset-2fa',
   'end-sessions',
+  'forget-browsers',
   'remove-admin',
   'deactivate',
 ]);
@@ -126,6 +129,16 @@ export async function perform(deps: AppDeps, action: ActionName, req: Request): 
     case 'end-sessions':
       await endAllSessionsOf(db, base);
       return { ok: true };
+    case 'forget-browsers': {
+      const forgotten = await forgetTrustedBrowsersAs(db, {
+        userId: target.id,
+        actorId: base.actorId,
+        browserId: 'all',
+        origin: base.origin,
+        now: base.now,
+      });
+      return { ok: true, notice: req.t.admin.browsersForgotten(forgotten) };
+    }
     case 'unlock-sign-in': {
       const lockedUntil = await accountLockedUntil(db, target, base.now);
       await unlockSignIn(db, { ...base, email: target.email });

@@ -4,6 +4,7 @@ import { listUserGroups } from '../auth/groups.ts';
 import { policyState } from '../auth/policy.ts';
 import { countUnusedRecoveryCodes } from '../auth/recovery-codes.ts';
 import { listUserSessions } from '../auth/sessions.ts';
+import { listTrustedBrowsers } from '../auth/trusted-browsers.ts';
 import { isLastActiveAdmin } from '../auth/user-admin.ts';
 import { findUserById, isUserId } from '../auth/users.ts';
 import type { AppDeps } from '../deps.ts';
@@ -22,7 +23,7 @@ import {
   type ActionName,
 } from './admin-user-actions.ts';
 import { takeOneTimePassword } from './one-time-password.ts';
-import { activityRows, sessionRows } from './view-models.ts';
+import { activityRows, sessionRows, trustedBrowserRows } from './view-models.ts';
 
 /**
  * One user's page and the actions on them (behind app.ts's adminGuards).
@@ -33,7 +34,7 @@ import { activityRows, sessionRows } from './view-models.ts';
  *   GET  /admin/users/:id/<action>       recent → loadTarget → showAction(action)
  *   POST /admin/users/:id/<action>       recent → loadTarget → performAction(action)
  *   (<action>: unlock-sign-in, make-admin, reactivate, set-password, reset-2fa, end-sessions,
- *    remove-admin, deactivate)
+ *    forget-browsers, remove-admin, deactivate)
  */
 export function adminUserRoutes(deps: AppDeps): Router {
   const recent = requireRecentAuth(deps.config.recentAuthWindowMs, deps.clock);
@@ -64,12 +65,13 @@ function showUser(deps: AppDeps): RequestHandler {
   return async function showUser(req, res) {
     const target = targetUser(req);
     const now = clock.now();
-    const [codesLeft, sessions, activity, lastAdmin, groups] = await Promise.all([
+    const [codesLeft, sessions, activity, lastAdmin, groups, browsers] = await Promise.all([
       countUnusedRecoveryCodes(db, target.id),
       listUserSessions(db, target.id, req.sessionID, new Date(now)),
       recentActivity(db, target.id, { limit: 40 }),
       isLastActiveAdmin(db, target.id),
       listUserGroups(db, target.id),
+      listTrustedBrowsers(db, target.id, new Date(now)),
     ]);
     const self = target.id === currentUser(req).id;
     const offered = ACTIONS.filter(
@@ -88,6 +90,7 @@ function showUser(deps: AppDeps): RequestHandler {
       // Not `policy`: that local is the viewing admin's own (the banner in the page header).
       targetPolicy: policyState(config.require2fa, config.require2faGraceMs, target, now),
       sessions: sessionRows(sessions, now),
+      trustedBrowsers: trustedBrowserRows(browsers, now),
       activity: activityRows(req, activity, 'admin', now).slice(0, 20),
       groups,
     });

@@ -4,15 +4,17 @@ import { recentActivity } from '../auth/activity.ts';
 import { ACTIVITY_ON_SETTINGS, ACTIVITY_PAGE, LOW_RECOVERY_CODES } from '../auth/limits.ts';
 import { countUnusedRecoveryCodes } from '../auth/recovery-codes.ts';
 import { endOtherSessions, endSessionByHandle, listUserSessions } from '../auth/sessions.ts';
+import { listTrustedBrowsers } from '../auth/trusted-browsers.ts';
 import type { AppDeps } from '../deps.ts';
 import { currentUser, originOf } from '../http.ts';
 import { setFlash } from '../middleware/flash.ts';
 import { requireAuth, requireRecentAuth } from '../middleware/guards.ts';
 import { refreshAuthentication } from '../middleware/session/state.ts';
+import { presentedTrustedBrowserToken } from '../middleware/trusted-browser-cookie.ts';
 import { paths } from '../paths.ts';
 import { changePasswordForm, endSessionForm } from '../validation/account.ts';
 import { parseForm, type FieldErrors } from '../validation/forms.ts';
-import { activityRows, sessionRows } from './view-models.ts';
+import { activityRows, sessionRows, trustedBrowserRows } from './view-models.ts';
 
 /**
  * The person's own account: the settings overview, password, sessions and activity.
@@ -36,20 +38,23 @@ export function settingsRoutes(deps: AppDeps): Router {
     .post(paths.endOtherSessions, endOtherOwnSessions(deps));
 }
 
-function showSettings({ db, clock }: AppDeps): RequestHandler {
+function showSettings({ db, config, clock }: AppDeps): RequestHandler {
   return async function showSettings(req, res) {
     const user = currentUser(req);
     const now = clock.now();
-    const [codesLeft, sessions, activity] = await Promise.all([
+    const token = presentedTrustedBrowserToken(req, config);
+    const [codesLeft, sessions, activity, browsers] = await Promise.all([
       user.totpEnabledAt ? countUnusedRecoveryCodes(db, user.id) : Promise.resolve(0),
       listUserSessions(db, user.id, req.sessionID, new Date(now)),
       recentActivity(db, user.id, { limit: 4 * ACTIVITY_ON_SETTINGS }),
+      listTrustedBrowsers(db, user.id, new Date(now), token),
     ]);
     const activityLines = activityRows(req, activity, 'self', now);
     res.render('settings/index', {
       codesLeft,
       lowCodes: codesLeft <= LOW_RECOVERY_CODES,
       sessions: sessionRows(sessions, now),
+      trustedBrowsers: trustedBrowserRows(browsers, now),
       activity: activityLines.slice(0, ACTIVITY_ON_SETTINGS),
       moreActivity: activityLines.length > ACTIVITY_ON_SETTINGS,
     });

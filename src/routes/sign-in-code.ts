@@ -1,14 +1,19 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { secondFactorLockedUntil, type SecondFactorMethod } from '../auth/second-factor.ts';
 import { verifySecondFactor } from '../auth/second-factor.ts';
+import { newTrustedBrowser } from '../auth/trusted-browsers.ts';
 import { findUserById } from '../auth/users.ts';
 import type { AppDeps } from '../deps.ts';
 import { originOf } from '../http.ts';
 import { setFlash } from '../middleware/flash.ts';
 import { resetSession, startSignedInSession } from '../middleware/session/state.ts';
+import {
+  setTrustedBrowserCookie,
+  trustedBrowserRules,
+} from '../middleware/trusted-browser-cookie.ts';
 import { paths, withQuery } from '../paths.ts';
 import { parseForm, type FieldErrors } from '../validation/forms.ts';
-import { codeForm } from '../validation/two-factor.ts';
+import { signInCodeForm } from '../validation/two-factor.ts';
 import { codeFailureText, twoFactorUnavailable } from './code-answers.ts';
 
 /**
@@ -59,37 +64,70 @@ function loadPending({ db, config, clock }: AppDeps): RequestHandler {
   };
 }
 
-/** The code form; while the account's codes are locked, the lock instead of the form. */
+/** Which code form, and for how long "don't ask for a code on this browser" would hold. */
+interface CodePage {
+  mode: SecondFactorMethod;
+  trustForMs: number;
+}
+
+/**
+ * The code form; while the account's codes are locked, the lock instead of the form. It offers
+ * "don't ask for a code on this browser" when the password step found that the person may trust
+ * a browser; unticked, unless they ticked it before this re-render.
+ */
 function renderCodeForm(
+  req: Request,
   res: Response,
-  mode: SecondFactorMethod,
+  page: CodePage,
   status: number,
   errors: FieldErrors,
-  options: { lockedMessage?: string | null; note?: string | null } = {},
+  options: { lockedMessage?: string | null; note?: string | null; trust?: boolean } = {},
 ) {
+  const offered = req.session.pending?.trustOffered === true;
   res.status(status).render('auth/second-factor', {
-    mode,
+    mode: page.mode,
     errors,
     lockedMessage: options.lockedMessage ?? null,
     note: options.note ?? null,
+    trustLabel: offered ? req.t.signIn.trustBrowser(page.trustForMs) : null,
+    trustTicked: options.trust ?? false,
   });
 }
 
-function showCodeForm({ db, clock }: AppDeps, mode: SecondFactorMethod): RequestHandler {
+function showCodeForm({ db, config, clock }: AppDeps, mode: SecondFactorMethod): RequestHandler {
+  const page = { mode, trustForMs: config.trustedBrowserDurationMs };
   return async function showCodeForm(req, res) {
     const userId = req.pendingUser?.id ?? req.session.pending!.userId;
     const lockedUntil = await secondFactorLockedUntil(db, userId, new Date(clock.now()));
     const lockedMessage = lockedUntil ? req.t.secondFactor.locked(lockedUntil, clock.now()) : null;
-    renderCodeForm(res, mode, 200, {}, { lockedMessage });
+    renderCodeForm(req, res, page, 200, {}, { lockedMessage });
   };
 }
 
+/**
+ * The browser to trust if the code is right, when the form asked for it and the password step
+ * offered it (the account is checked again under the code's lock: see verifySecondFactor).
+ */
+function browserToTrust(req: Request, config: AppDeps['config'], ticked: boolean, now: Date) {
+  const pending = req.session.pending!;
+  if (!ticked || !pending.trustOffered) return null;
+  return newTrustedBrowser({
+    userId: pending.userId,
+    userAgent: req.get('user-agent') ?? null,
+    now,
+    durationMs: config.trustedBrowserDurationMs,
+  });
+}
+
 function submitCode({ db, config, clock }: AppDeps, mode: SecondFactorMethod): RequestHandler {
+  const page = { mode, trustForMs: config.trustedBrowserDurationMs };
   return async function submitCode(req, res) {
-    const form = parseForm(codeForm, req.body);
-    if (!form.ok) return renderCodeForm(res, mode, 400, form.errors);
+    const form = parseForm(signInCodeForm, req.body);
+    const ticked = form.ok && form.data.trust;
+    if (!form.ok) return renderCodeForm(req, res, page, 400, form.errors);
     const pending = req.session.pending!;
     const now = new Date(clock.now());
+    const trust = browserToTrust(req, config, ticked, now);
     const result = await verifySecondFactor(db, {
       user: { id: pending.userId },
       code: form.data.code,
@@ -99,12 +137,15 @@ function submitCode({ db, config, clock }: AppDeps, mode: SecondFactorMethod): R
       now,
       keys: config.totpKeys,
       window: config.totpWindow,
+      ...(trust ? { trustBrowser: { row: trust.row, rules: trustedBrowserRules(config) } } : {}),
     });
 
     if (result.ok) {
       const { user } = result;
-      // verifySecondFactor has marked the sign-in (time, audit event) with the code's check.
+      // verifySecondFactor has marked the sign-in (time, audit event) with the code's check, and
+      // stored the trusted browser with it.
       await startSignedInSession(req, user, now.getTime(), 'password_and_code');
+      if (trust && result.trustedBrowser) setTrustedBrowserCookie(res, config, trust.token);
       const notice = result.sinceLastSignIn
         ? req.t.signIn.sinceLastVisit(result.sinceLastSignIn)
         : null;
@@ -133,7 +174,7 @@ function submitCode({ db, config, clock }: AppDeps, mode: SecondFactorMethod): R
     }
     const text = codeFailureText(req, result, mode);
     if (result.reason === 'locked')
-      return renderCodeForm(res, mode, 429, {}, { lockedMessage: text.error });
-    renderCodeForm(res, mode, 401, { code: text.error }, { note: text.note });
+      return renderCodeForm(req, res, page, 429, {}, { lockedMessage: text.error });
+    renderCodeForm(req, res, page, 401, { code: text.error }, { note: text.note, trust: ticked });
   };
 }

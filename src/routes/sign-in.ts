@@ -1,12 +1,22 @@
-import { Router, type RequestHandler, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+import type { RequestOrigin } from '../auth/origin.ts';
 import { recordSignOut } from '../auth/sessions.ts';
-import { checkPassword, completePasswordSignIn } from '../auth/sign-in.ts';
-import { findUserById } from '../auth/users.ts';
+import {
+  checkPassword,
+  completePasswordSignIn,
+  completeTrustedBrowserSignIn,
+} from '../auth/sign-in.ts';
+import { mayTrustBrowser } from '../auth/trusted-browsers.ts';
+import { findUserById, type User } from '../auth/users.ts';
 import type { AppDeps } from '../deps.ts';
 import { originOf } from '../http.ts';
 import { setFlash } from '../middleware/flash.ts';
 import { gateCookieAttributes, gateCookieName } from '../middleware/gate-cookie.ts';
 import { requireAuth } from '../middleware/guards.ts';
+import {
+  presentedTrustedBrowserToken,
+  trustedBrowserRules,
+} from '../middleware/trusted-browser-cookie.ts';
 import { sessionCookieAttributes, sessionCookieName } from '../middleware/session/setup.ts';
 import {
   destroySession,
@@ -22,7 +32,8 @@ import { continuePath, gateReturnUrl } from './gate-return.ts';
  * The password step and signing out.
  *
  *   GET  /login    showSignIn     (?rd=URL of a protected app: back there afterwards)
- *   POST /login    signIn         (password; 2FA users go on to /login/2fa)
+ *   POST /login    signIn         (password; 2FA users go on to /login/2fa, unless the browser
+ *                                  is one they trusted: see auth/trusted-browsers.ts)
  *   GET  /logout   requireAuth → showSignOut   (the no-JavaScript way to reach the POST)
  *   POST /logout   signOut        (rd: on to that app afterwards, through /continue)
  */
@@ -69,7 +80,34 @@ function showSignIn(deps: AppDeps): RequestHandler {
   };
 }
 
-function signIn({ db, config, clock }: AppDeps): RequestHandler {
+/**
+ * A right password from a browser the person trusted: signed in without the code step, if the
+ * browser's token is theirs and still live (checked under the account lock); false otherwise.
+ */
+async function signInOnTrustedBrowser(
+  { db, config }: AppDeps,
+  req: Request,
+  user: User,
+  now: Date,
+  origin: RequestOrigin,
+): Promise<boolean> {
+  const token = presentedTrustedBrowserToken(req, config);
+  if (!token) return false;
+  const rules = trustedBrowserRules(config);
+  const result = await completeTrustedBrowserSignIn(db, { user, token, rules, now, origin });
+  if (!result.ok) return false;
+  await startSignedInSession(req, result.user, now.getTime(), 'password_and_trusted_browser');
+  const notice = req.t.signIn.sinceLastVisit(result.sinceLastSignIn);
+  if (notice) setFlash(req, 'error', notice.text, { links: notice.links });
+  req.log.info(
+    { event: 'sign_in', userId: user.id, method: 'trusted_browser' },
+    'signed in on a trusted browser',
+  );
+  return true;
+}
+
+function signIn(deps: AppDeps): RequestHandler {
+  const { db, config, clock } = deps;
   return async function signIn(req, res) {
     const next = safeReturnPath((req.body as { next?: unknown } | undefined)?.next);
     const form = parseForm(loginForm, req.body);
@@ -100,7 +138,10 @@ function signIn({ db, config, clock }: AppDeps): RequestHandler {
       });
     }
     if (result.user.totpEnabledAt) {
-      await startPendingSignIn(req, result.user.id, now.getTime(), next);
+      const trustOffered = mayTrustBrowser(trustedBrowserRules(config), result.user);
+      if (trustOffered && (await signInOnTrustedBrowser(deps, req, result.user, now, origin)))
+        return res.redirect(303, next);
+      await startPendingSignIn(req, result.user.id, now.getTime(), next, { trustOffered });
       req.log.info(
         { event: 'password_ok', userId: result.user.id },
         'password accepted, second factor next',

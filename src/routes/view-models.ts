@@ -1,8 +1,12 @@
-/** What the settings page and the admin's user page show of sessions and activity, made once. */
+/**
+ * What the settings page and the admin's user page show of sessions, trusted browsers and
+ * activity, made once.
+ */
 import type { Request } from 'express';
 import type { ActivityEntry } from '../auth/activity.ts';
 import type { SessionSummary } from '../auth/sessions.ts';
-import { describeUserAgent, timeAgo, when, whereFrom } from '../format.ts';
+import type { TrustedBrowser } from '../auth/trusted-browsers.ts';
+import { day, describeUserAgent, timeAgo, when, whereFrom } from '../format.ts';
 import type { Reader } from '../messages/index.ts';
 
 export function sessionRows(sessions: SessionSummary[], now: number) {
@@ -13,6 +17,20 @@ export function sessionRows(sessions: SessionSummary[], now: number) {
       device: device.charAt(0).toUpperCase() + device.slice(1),
       signedIn: session.createdAt ? when(session.createdAt, now) : null,
       lastSeen: session.lastSeenAt ? timeAgo(session.lastSeenAt, now) : 'unknown',
+    };
+  });
+}
+
+export function trustedBrowserRows(browsers: TrustedBrowser[], now: number) {
+  return browsers.map((browser) => {
+    const device = describeUserAgent(browser.userAgent);
+    return {
+      id: browser.id,
+      current: browser.current,
+      device: device.charAt(0).toUpperCase() + device.slice(1),
+      trusted: when(browser.createdAt, now),
+      lastUsed: timeAgo(browser.lastUsedAt, now),
+      until: day(browser.expiresAt),
     };
   });
 }

@@ -22,6 +22,11 @@ export const changePasswordForm = z
     message: en.forms.sameAsCurrent(),
   });
 
+/** Forgetting a trusted browser: its id, or `all`. */
+export const forgetBrowserForm = z.object({
+  browser: textField('Browser', { max: 20, required: en.forms.chooseBrowser() }),
+});
+
 export const endSessionForm = z.object({
   session: textField('Session', { max: 64, required: en.forms.chooseSession() }),
 });

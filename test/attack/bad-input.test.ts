@@ -95,7 +95,10 @@ describe('bad input on every form', () => {
           fields: { email: 'not-a-user@example.com', password: 'wrong password here', next: '/' },
         },
       ],
-      [pending, { page: '/login/2fa', action: '/login/2fa', fields: { code: '123456' } }],
+      [
+        pending,
+        { page: '/login/2fa', action: '/login/2fa', fields: { code: '123456', trust: 'yes' } },
+      ],
       [
         pending,
         {
@@ -146,6 +149,14 @@ describe('bad input on every form', () => {
           page: '/settings',
           action: '/settings/sessions/end',
           fields: { session: '0'.repeat(24) },
+        },
+      ],
+      [
+        plainBrowser,
+        {
+          page: '/settings',
+          action: '/settings/trusted-browsers/forget',
+          fields: { browser: '1' },
         },
       ],
       [

@@ -59,6 +59,26 @@ export async function launchChromium(extraArgs: string[] = []): Promise<Browser>
   });
 }
 
+/**
+ * A Chromium profile kept in `userDataDir`, JavaScript off, as a person's own browser: its
+ * cookies are written to disk and survive closing it and launching it again with the same folder.
+ * (A persistent context has no Browser of its own: checks run axe in the ordinary one.)
+ */
+export async function launchPersistentProfile(
+  userDataDir: string,
+  site: Site,
+  viewport: ViewportName,
+): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: LAUNCH_ARGS,
+    javaScriptEnabled: false,
+    viewport: VIEWPORTS[viewport],
+    baseURL: site.url,
+  });
+}
+
 /** The real app on a real database, listening on a free port for the browser. */
 export interface Site {
   t: TestApp;
@@ -128,19 +148,26 @@ export interface Visitor {
 /**
  * A person with JavaScript turned off. `journey` names the screenshots. Every navigation's
  * document is kept, so checks look at the HTML the server sent, not at a re-serialised DOM.
+ * `options.context`: a context of the caller's (a persistent profile) instead of a new one;
+ * `browser` still runs the axe checks.
  */
 export async function openVisitor(
   browser: Browser,
   site: Site,
   viewport: ViewportName,
   journey: string,
+  options: { context?: BrowserContext } = {},
 ): Promise<Visitor> {
-  const context = await browser.newContext({
-    javaScriptEnabled: false,
-    viewport: VIEWPORTS[viewport],
-    baseURL: site.url,
-  });
-  const page = await context.newPage();
+  const context =
+    options.context ??
+    (await browser.newContext({
+      javaScriptEnabled: false,
+      viewport: VIEWPORTS[viewport],
+      baseURL: site.url,
+    }));
+  const page = options.context
+    ? (context.pages()[0] ?? (await context.newPage()))
+    : await context.newPage();
   let last: { response: Response; html: Promise<string> } | undefined;
   page.on('response', (response) => {
     const request = response.request();

@@ -9,11 +9,13 @@ const METHOD_WORDS: Record<Reader, Record<string, string>> = {
     password: 'with your password',
     totp: 'with your password and a code from your app',
     recovery_code: 'with your password and a recovery code',
+    trusted_browser: 'with your password and a trusted browser',
   },
   admin: {
     password: 'with their password',
     totp: 'with their password and a code from their app',
     recovery_code: 'with their password and a recovery code',
+    trusted_browser: 'with their password and a trusted browser',
   },
 };
 
@@ -27,8 +29,10 @@ function sentence(entry: ActivityEntry, reader: Reader): string {
   const { details, byAdmin } = entry;
   const your = reader === 'self' ? 'your' : 'their';
   switch (entry.event) {
-    case 'sign_in':
-      return `Signed in ${METHOD_WORDS[reader][String(details.method)] ?? ''}`.trim();
+    case 'sign_in': {
+      const text = `Signed in ${METHOD_WORDS[reader][String(details.method)] ?? ''}`.trim();
+      return details.trustedBrowser ? `${text}, and trusted the browser` : text;
+    }
     case 'sign_in_failed':
       return details.reason === 'account_inactive'
         ? 'Someone tried to sign in while the account was deactivated'
@@ -86,6 +90,12 @@ function sentence(entry: ActivityEntry, reader: Reader): string {
       return `An administrator added the account to the group ${String(details.group)}`;
     case 'group_removed':
       return `An administrator removed the account from the group ${String(details.group)}`;
+    case 'trusted_browsers_forgotten':
+      return details.which === 'one'
+        ? 'A trusted browser was forgotten'
+        : byAdmin
+          ? 'An administrator forgot all trusted browsers'
+          : 'All trusted browsers were forgotten';
     case 'gate_denied':
       return `Was refused entry to ${String(details.app)}`;
     default:

@@ -1,3 +1,4 @@
+import { plural } from '../../format.ts';
 import { paths } from '../../paths.ts';
 import type { PageText } from './sign-in.ts';
 
@@ -82,6 +83,13 @@ export const admin = {
       button: 'Sign out everywhere',
       done: 'All their sessions were ended.',
     },
+    'forget-browsers': {
+      title: 'Forget trusted browsers',
+      explain:
+        'Every browser on which they chose not to be asked for a code will ask for one again at the next sign-in. Their sessions and account are not changed.',
+      button: 'Forget trusted browsers',
+      done: 'Their trusted browsers were forgotten.',
+    },
     'set-password': {
       title: 'Set a temporary password',
       explain:
@@ -95,6 +103,8 @@ export const admin = {
     'reset-2fa':
       'This deletes your authenticator secret and all your recovery codes and signs you out everywhere, this session included. You can then sign in with your password and set up two-factor authentication again.',
     'end-sessions': 'Every session of yours ends now, on every device, this one included.',
+    'forget-browsers':
+      'Every browser on which you chose not to be asked for a code will ask for one again at your next sign-in.',
     'unlock-sign-in':
       'If too many wrong passwords locked your account, you can sign in again from anywhere right away.',
   } as Record<string, string>,
@@ -102,6 +112,10 @@ export const admin = {
     action === 'set-password'
       ? 'To change your own password, use Change password in your settings.'
       : `You cannot ${action === 'deactivate' ? 'deactivate your own account' : 'remove your own administrator rights'}. Ask another administrator.`,
+  browsersForgotten: (count: number) =>
+    count
+      ? `Forgot ${plural(count, 'trusted browser')}: each will be asked for a code at the next sign-in.`
+      : 'They had no trusted browsers. Nothing needed forgetting.',
   unlocked: (wasLocked: boolean) =>
     wasLocked
       ? 'Sign-in was locked after too many wrong passwords; it is unlocked now.'

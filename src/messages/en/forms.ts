@@ -21,5 +21,6 @@ export const forms = {
   passwordsDiffer: () => 'The two passwords do not match.',
   sameAsCurrent: () => 'Choose a password different from the current one.',
   chooseSession: () => 'Choose a session to end.',
+  chooseBrowser: () => 'Choose a browser to forget.',
   setupLinkIncomplete: () => 'This setup link is incomplete.',
 } as const;

@@ -10,6 +10,12 @@ export const settings = {
       : 'Your password was changed.',
   sessionEnded: (ended: boolean) =>
     ended ? 'That session was signed out.' : 'That session had already ended.',
+  trustedBrowsersForgotten: (count: number, which: 'one' | 'all') =>
+    count === 0
+      ? 'That browser had already been forgotten.'
+      : which === 'one'
+        ? 'That browser was forgotten: it will be asked for a code at its next sign-in.'
+        : `Forgot ${plural(count, 'trusted browser')}: each will be asked for a code at its next sign-in.`,
   otherSessionsEnded: (count: number) =>
     count ? `Signed out ${plural(count, 'other session')}.` : 'There were no other sessions.',
 } as const;

@@ -1,5 +1,5 @@
 import type { SinceLastSignIn } from '../../auth/sign-in.ts';
-import { clockTime, inAWhile, plural } from '../../format.ts';
+import { clockTime, inAWhile, lengthOfTime, plural } from '../../format.ts';
 import { paths } from '../../paths.ts';
 
 /** A page's heading and text, for errors that replace the page, and where to go instead. */
@@ -33,6 +33,9 @@ export const signIn = {
       ? `${text} ${plural(triesLeft, 'try', 'tries')} left before sign-in is paused.`
       : text;
   },
+  /** The checkbox on the code forms (TRUSTED_BROWSER_DURATION). */
+  trustBrowser: (durationMs: number) =>
+    `Don't ask for a code on this browser for ${lengthOfTime(durationMs)}`,
   passwordFirst: () => 'Sign in with your email address and password first.',
   formWasOpen: () => 'This page was open for a while. Enter your password again.',
   codeFormWasOpen: () => 'This page was open for a while. Enter a new code.',

@@ -25,7 +25,11 @@ export function saveSession(req: Request): Promise<void> {
   );
 }
 
-/** Starts a fresh signed-in session for `user`: a new id, so a planted id is never promoted. */
+/**
+ * Starts a fresh signed-in session for `user`: a new id, so a planted id is never promoted. A
+ * trusted-browser sign-in skipped the code, so it is no recent full authentication (no `authAt`):
+ * sensitive actions ask for the password and a code first, as after the recent window.
+ */
 export async function startSignedInSession(
   req: Request,
   user: { id: string; sessionGeneration: number },
@@ -39,7 +43,7 @@ export async function startSignedInSession(
     generation: user.sessionGeneration,
     createdAt: now,
     lastSeenAt: now,
-    authAt: now,
+    ...(factors === 'password_and_trusted_browser' ? {} : { authAt: now }),
     ip: req.ip ?? 'unknown',
     userAgent: (req.get('user-agent') ?? '').slice(0, 300),
   });
@@ -51,6 +55,7 @@ export async function startPendingSignIn(
   userId: string,
   now: number,
   next: string,
+  options: { trustOffered: boolean },
 ): Promise<void> {
   await regenerateSession(req);
   req.session.pending = {
@@ -58,6 +63,7 @@ export async function startPendingSignIn(
     userId,
     startedAt: now,
     next,
+    ...(options.trustOffered ? { trustOffered: true } : {}),
   };
 }
 
