@@ -72,6 +72,8 @@ declare module 'express-session' {
     pending: { ref: string; userId: string; startedAt: number; next: string };
     /** 2FA enrolment in progress: the new secret, encrypted, until a first code confirms it. */
     enrolment: { secret: string; startedAt: number; failures: number };
+    /** The OpenID grants apps received through this session: they end when it signs out. */
+    oidcGrants: string[];
     /** SHA-256 of this session's gate cookie token (forward-auth; see auth/gate.ts). */
     gateHash: string;
     /** A protected app's address to go on to once 2FA enrolment is done (validated). */

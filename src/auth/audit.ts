@@ -28,7 +28,10 @@ export type AuditEventName =
   | 'app_created'
   | 'app_changed'
   | 'app_removed'
-  | 'gate_denied';
+  | 'gate_denied'
+  | 'oidc_tokens_issued'
+  | 'oidc_tokens_refreshed'
+  | 'oidc_grant_revoked';
 
 export interface AuditEvent {
   event: AuditEventName;

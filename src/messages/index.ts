@@ -10,6 +10,7 @@ import { admin, setup } from './en/admin.ts';
 import { errors } from './en/errors.ts';
 import { forms } from './en/forms.ts';
 import { gate } from './en/gate.ts';
+import { oidc } from './en/oidc.ts';
 import { policy, settings, twoFactorSettings } from './en/settings.ts';
 import { reauthentication, secondFactor, session, signIn } from './en/sign-in.ts';
 
@@ -30,6 +31,7 @@ export const en = {
   errors,
   forms,
   gate,
+  oidc,
   activity: activitySentence,
   activityRepeated,
   timeRange,
