@@ -64,7 +64,7 @@ export function setUserActive(
       await trx('users')
         .where({ id: action.targetId })
         .update({ is_active: action.active, updated_at: action.now });
-      if (!action.active) await endUserSessions(trx, action.targetId);
+      if (!action.active) await endUserSessions(trx, action.targetId, { reason: 'deactivated' });
       await recordAuditEvent(trx, {
         event: action.active ? 'user_reactivated' : 'user_deactivated',
         userId: action.targetId,

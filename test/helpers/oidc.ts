@@ -118,11 +118,13 @@ export function oidcBrowser(t: OidcTestApp) {
      * Goes to `location` and on, through redirects and Keygate's continue pages, until a page
      * asks for something (a form, an error) or the browser leaves for another site.
      */
-    async go(location: string): Promise<{ page: Response | null; left: string | null }> {
+    async go(
+      location: string,
+    ): Promise<{ page: Response | null; left: string | null; at: string }> {
       let next = location;
       for (let hop = 0; hop < 20; hop++) {
         const path = local(next);
-        if (path === null) return { page: null, left: next };
+        if (path === null) return { page: null, left: next, at: next };
         const page = await agent.get(path);
         if (page.status === 303 || page.status === 302) {
           next = page.headers.location!;
@@ -133,7 +135,7 @@ export function oidcBrowser(t: OidcTestApp) {
           next = refresh.replace(/&amp;/g, '&');
           continue;
         }
-        return { page, left: null };
+        return { page, left: null, at: path };
       }
       throw new Error('too many hops');
     },
@@ -143,7 +145,7 @@ export function oidcBrowser(t: OidcTestApp) {
         .post(action)
         .type('form')
         .send(encodeForm({ ...fields, _csrf: csrfTokenIn(page.text) }));
-      if (answer.status !== 303) return { page: answer, left: null };
+      if (answer.status !== 303) return { page: answer, left: null, at: action };
       return browser.go(answer.headers.location!);
     },
   };
@@ -199,4 +201,53 @@ export async function verifyIdToken(t: OidcTestApp, idToken: string) {
     Buffer.from(signature, 'base64url'),
   );
   return { valid, kid, claims: JSON.parse(Buffer.from(payload, 'base64url').toString()) };
+}
+
+export type OidcBrowser = ReturnType<typeof oidcBrowser>;
+
+/** The value of a hidden `next` field on a page, as the browser would send it back. */
+export function nextFieldOf(page: Response): string {
+  return (/name="next" value="([^"]*)"/.exec(page.text)?.[1] ?? '').replace(/&amp;/g, '&');
+}
+
+/**
+ * The whole way through an app's sign-in request: Keygate's sign-in page (and code step when a
+ * code is given), back to the app's callback; then the app's code exchange. Returns the tokens.
+ */
+export async function signInThroughApp(
+  t: OidcTestApp,
+  rp: client.Configuration,
+  person: { email: string; password: string; code?: () => Promise<string> },
+  options: { browser?: OidcBrowser; extra?: Record<string, string> } = {},
+) {
+  const browser = options.browser ?? oidcBrowser(t);
+  const auth = await authorizationRequest(rp, options.extra);
+  let step = await browser.go(auth.url);
+  if (step.page && /name="password"/.test(step.page.text)) {
+    step = await signInOnPage(browser, step.page, person.email, person.password);
+    if (step.page && /action="\/login\/2fa"/.test(step.page.text) && person.code)
+      step = await browser.submit(step.page, '/login/2fa', { code: await person.code() });
+  }
+  assert.ok(
+    step.left?.startsWith(`${RP_CALLBACK}?`),
+    `back at the app, not: ${step.page?.status} ${step.page?.text.slice(0, 400)}`,
+  );
+  const tokens = await client.authorizationCodeGrant(rp, new URL(step.left!), {
+    pkceCodeVerifier: auth.verifier,
+    expectedState: auth.state,
+    expectedNonce: auth.nonce,
+  });
+  return { tokens, browser, callback: step.left };
+}
+
+/** True when openid-client's error is the OAuth error `code`. */
+export function oauthError(code: string) {
+  return (error: {
+    error?: string;
+    cause?: { parameters?: { error?: string } }[] | { error?: string };
+  }) => {
+    const cause = error.cause;
+    const challenged = Array.isArray(cause) ? cause[0]?.parameters?.error : cause?.error;
+    return (error.error ?? challenged) === code;
+  };
 }
