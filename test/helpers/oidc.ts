@@ -145,8 +145,10 @@ export function oidcBrowser(t: OidcTestApp) {
         .post(action)
         .type('form')
         .send(encodeForm({ ...fields, _csrf: csrfTokenIn(page.text) }));
-      if (answer.status !== 303) return { page: answer, left: null, at: action };
-      return browser.go(answer.headers.location!);
+      if (answer.status === 303) return browser.go(answer.headers.location!);
+      const refresh = /http-equiv="refresh" content="0;url=([^"]+)"/.exec(answer.text)?.[1];
+      if (answer.status === 200 && refresh) return browser.go(refresh.replace(/&amp;/g, '&'));
+      return { page: answer, left: null, at: action };
     },
   };
   return browser;
