@@ -94,8 +94,3 @@ export function payloadAdapter(db: Db, model: string): OidcAdapter {
     },
   };
 }
-
-/** Expired rows, in batches like the other tables (retention.ts). */
-export function expiredPayloads(db: Db) {
-  return db('oidc_payloads').select('model', 'id').where('expires_at', '<', db.fn.now());
-}
