@@ -20,6 +20,7 @@ import { noStore, securityHeaders } from './middleware/security-headers.ts';
 import { commitSessionBeforeResponse } from './middleware/session/response.ts';
 import { enforceSessionTimeouts } from './middleware/session/timeouts.ts';
 import { paths } from './paths.ts';
+import { adminAppClientRoutes } from './routes/admin-app-client.ts';
 import { adminAppsRoutes } from './routes/admin-apps.ts';
 import { adminUserGroupsRoutes } from './routes/admin-user-groups.ts';
 import { adminUserRoutes } from './routes/admin-user.ts';
@@ -126,6 +127,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(adminUserRoutes(deps));
   app.use(adminUserGroupsRoutes(deps));
   app.use(adminAppsRoutes(deps));
+  app.use(adminAppClientRoutes(deps));
   app.use(gatePagesRoutes(deps));
   app.use(oidcInteractionRoutes(deps, oidc));
   app.use(setupRoutes(deps));

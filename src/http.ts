@@ -85,6 +85,8 @@ declare module 'express-session' {
      * encrypted, to be shown once on the page the POST redirects to (Post/Redirect/Get).
      */
     oneTimePassword: { userId: string; purpose: 'created' | 'temporary'; password: string };
+    /** An OIDC client secret just made, encrypted, to be shown once (like oneTimePassword). */
+    freshClientSecret: { appId: string; secret: string };
   }
 }
 

@@ -63,6 +63,11 @@ export function adminAppPath(id: string, action?: string): string {
   return action ? `${base}/${action}` : base;
 }
 
+/** The OpenID provider's issuer identifier: BASE_URL/oidc (discovery lies under it). */
+export function oidcIssuer(baseUrl: string): string {
+  return `${baseUrl}${paths.oidc}`;
+}
+
 /** A sign-in request's page (its cookie is scoped to this path), or one of its steps. */
 export function interactionPath(uid: string, step?: string): string {
   const base = `${paths.oidcInteraction}/${encodeURIComponent(uid)}`;

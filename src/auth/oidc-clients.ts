@@ -91,69 +91,105 @@ export async function createOidcApp(
 }
 
 /**
- * Changes an app's client settings (making it a client if it was not one). A confidential client
- * that had no secret gets one, returned once; a public one loses its secret.
+ * Changes an app: its policy and gate settings, and its client (made one if it was not; no
+ * longer one with `oidc: null`). A confidential client without a secret gets one, returned once;
+ * a public one loses its secret. Everything issued to the client ends: who may sign in, or how,
+ * may have changed.
  */
-export async function saveOidcClient(
+export async function updateApp(
   db: Db,
   keys: KeyRing,
   appId: string,
-  input: OidcClientInput | null,
+  input: AppInput & { oidc: OidcClientInput | null },
   actor: Actor,
 ): Promise<OidcAppResult> {
-  return db.transaction(async (trx) => {
-    const existing = await trx<AppRow & { oidc_client_secret_encrypted: string | null }>(
-      'protected_apps',
-    )
-      .where({ id: appId })
-      .forUpdate()
-      .first();
-    if (!existing) return { ok: false, reason: 'not_found' } as const;
-    if (input === null) {
-      if (existing.oidc_client_id) await revokeClientGrants(trx, existing.oidc_client_id);
-      const [row] = await trx('protected_apps')
+  try {
+    return await db.transaction(async (trx) => {
+      const existing = await trx<AppRow & { oidc_client_secret_encrypted: string | null }>(
+        'protected_apps',
+      )
         .where({ id: appId })
-        .update({
-          oidc_client_id: null,
-          oidc_client_secret_encrypted: null,
-          ...clientColumns({
-            redirectUris: [],
-            postLogoutRedirectUris: [],
-            isPublic: false,
-            firstParty: false,
-          }),
-          updated_at: actor.now,
-        })
-        .returning('*');
-      const app = toApp(row as AppRow);
-      await audit(trx, 'app_changed', app, actor);
-      return { ok: true, app, clientSecret: null } as const;
-    }
-    const clientId = existing.oidc_client_id ?? crypto.randomBytes(16).toString('base64url');
-    const needsSecret = !input.isPublic && !existing.oidc_client_secret_encrypted;
-    const clientSecret = needsSecret ? newSecret() : null;
-    const [row] = await trx('protected_apps')
-      .where({ id: appId })
-      .update({
-        oidc_client_id: clientId,
-        ...(input.isPublic
+        .forUpdate()
+        .first();
+      if (!existing) return { ok: false, reason: 'not_found' } as const;
+      if (existing.oidc_client_id) await revokeClientGrants(trx, existing.oidc_client_id);
+      const oidc = input.oidc;
+      const clientId = oidc
+        ? (existing.oidc_client_id ?? crypto.randomBytes(16).toString('base64url'))
+        : null;
+      const clientSecret =
+        oidc && !oidc.isPublic && !existing.oidc_client_secret_encrypted ? newSecret() : null;
+      const secretColumn =
+        !oidc || oidc.isPublic
           ? { oidc_client_secret_encrypted: null }
           : clientSecret
             ? {
                 oidc_client_secret_encrypted: encrypt(
                   clientSecret,
                   keys,
-                  associatedData.oidcClientSecret(clientId),
+                  associatedData.oidcClientSecret(clientId!),
                 ),
               }
-            : {}),
-        ...clientColumns(input),
+            : {};
+      const [row] = await trx('protected_apps')
+        .where({ id: appId })
+        .update({
+          name: input.name,
+          host: input.host,
+          path_prefix: input.pathPrefix,
+          policy: input.policy,
+          allowed_groups: input.allowedGroups,
+          oidc_client_id: clientId,
+          ...secretColumn,
+          ...clientColumns(
+            oidc ?? {
+              redirectUris: [],
+              postLogoutRedirectUris: [],
+              isPublic: false,
+              firstParty: false,
+            },
+          ),
+          updated_at: actor.now,
+        })
+        .returning('*');
+      const app = toApp(row as AppRow);
+      await audit(trx, 'app_changed', app, actor);
+      return { ok: true, app, clientSecret } as const;
+    });
+  } catch (error) {
+    const reason = conflict(error);
+    if (reason) return { ok: false, reason };
+    throw error;
+  }
+}
+
+/**
+ * A new secret for a confidential client, returned once; the old one stops working at once,
+ * and so does everything issued to the client.
+ */
+export async function newClientSecret(
+  db: Db,
+  keys: KeyRing,
+  appId: string,
+  actor: Actor,
+): Promise<string | null> {
+  return db.transaction(async (trx) => {
+    const row = await trx<AppRow>('protected_apps').where({ id: appId }).forUpdate().first();
+    if (!row?.oidc_client_id || row.oidc_public) return null;
+    const secret = newSecret();
+    await trx('protected_apps')
+      .where({ id: appId })
+      .update({
+        oidc_client_secret_encrypted: encrypt(
+          secret,
+          keys,
+          associatedData.oidcClientSecret(row.oidc_client_id),
+        ),
         updated_at: actor.now,
-      })
-      .returning('*');
-    const app = toApp(row as AppRow);
-    await audit(trx, 'app_changed', app, actor);
-    return { ok: true, app, clientSecret } as const;
+      });
+    await revokeClientGrants(trx, row.oidc_client_id);
+    await audit(trx, 'app_changed', toApp(row), actor);
+    return secret;
   });
 }
 

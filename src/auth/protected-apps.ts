@@ -90,7 +90,11 @@ export function mostSpecificApp(
 }
 
 export async function listApps(db: Db): Promise<ProtectedApp[]> {
-  const rows = await db<AppRow>('protected_apps').orderBy([{ column: 'host' }, 'path_prefix']);
+  const rows = await db<AppRow>('protected_apps').orderBy([
+    { column: 'host' },
+    'path_prefix',
+    'name',
+  ]);
   return rows.map(toApp);
 }
 
@@ -122,6 +126,7 @@ export async function appsOpenTo(db: Db, groups: readonly string[]): Promise<Pro
   const apps = await listApps(db);
   return apps.filter(
     (app) =>
+      app.host !== '' &&
       app.policy !== 'nobody' &&
       (app.allowedGroups.length === 0 || app.allowedGroups.some((g) => groups.includes(g))),
   );

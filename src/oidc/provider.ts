@@ -22,15 +22,9 @@ import { clientMetadata, findOidcClient } from '../auth/oidc-clients.ts';
 import { payloadAdapter } from '../auth/oidc-store.ts';
 import { OIDC_LIMITS } from '../auth/limits.ts';
 import type { AppDeps } from '../deps.ts';
-import { paths } from '../paths.ts';
+import { oidcIssuer, paths } from '../paths.ts';
 import { decisionFor, findAccount, requestOf } from './accounts.ts';
 import { renderErrorPage, renderLogoutPage } from './pages.ts';
-
-export const ISSUER_PATH = paths.oidc;
-
-export function issuerOf(baseUrl: string): string {
-  return `${baseUrl}${ISSUER_PATH}`;
-}
 
 /** Cookie signing keys for the provider, derived from SESSION_SECRET (rotation included). */
 function cookieKeys(secrets: readonly string[]): string[] {
@@ -172,7 +166,7 @@ export function providerConfiguration(deps: AppDeps, jwks: Configuration['jwks']
 }
 
 export function createProvider(deps: AppDeps, jwks: Configuration['jwks']): Provider {
-  const provider = new Provider(issuerOf(deps.config.baseUrl), providerConfiguration(deps, jwks));
+  const provider = new Provider(oidcIssuer(deps.config.baseUrl), providerConfiguration(deps, jwks));
   // app.ts sets Host and X-Forwarded-Proto from BASE_URL before the provider sees a request, so
   // every address it writes (discovery, redirects) is BASE_URL's, whatever the client sent.
   provider.proxy = true;

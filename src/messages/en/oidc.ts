@@ -1,5 +1,18 @@
 import type { PageText } from './sign-in.ts';
 
+/** The OpenID Connect part of the Apps form. */
+export const oidcForms = {
+  enterRedirectUri: () =>
+    'Enter the address the app gives as its redirect (callback) URI, such as https://git.example.com/user/oauth2/keygate/callback.',
+  uriShape: () =>
+    'Enter whole addresses that start with https:// (or http://), one per line, without a # part.',
+  tooManyUris: () => 'Enter at most 10 addresses.',
+  hostOrClient: () =>
+    'Enter a host for the gate, or let the app sign people in with OpenID Connect (or both).',
+  secretShown: (app: string) =>
+    `The client secret of ${app} is shown once: copy it into the app now.`,
+};
+
 /** The OpenID provider's pages: consent, sign-out from an app, its errors. */
 export const oidc = {
   /** What each scope lets an app learn, for the consent page. */
