@@ -11,7 +11,7 @@ import { recordAuditEvent } from '../auth/audit.ts';
 import { OIDC_LIMITS } from '../auth/limits.ts';
 import { ensureSigningKey, loadSigningKeys, signingKeyVersion } from '../auth/oidc-keys.ts';
 import { recordSignOut } from '../auth/sessions.ts';
-import { endKeygateGrants } from './session-grants.ts';
+import { endKeygateGrants, rememberGrant } from './session-grants.ts';
 import type { AppDeps } from '../deps.ts';
 import { originOf } from '../http.ts';
 import { en } from '../messages/index.ts';
@@ -90,6 +90,12 @@ function afterProvider(deps: AppDeps) {
   return async (ctx: KoaContextWithOIDC, next: () => Promise<void>) => {
     await next();
     const route = ctx.oidc?.route;
+    // A code was issued under a grant: the Keygate session remembers it, to end it at sign-out
+    // (express-session saves the session before this response ends).
+    const grant = ctx.oidc?.entities.Grant;
+    const req = ctx.req as unknown as Request;
+    if ((route === 'authorization' || route === 'resume') && grant?.jti && req.session?.userId)
+      rememberGrant(req, grant.jti);
     if (route === 'token' && ctx.status === 200) await auditTokens(deps, ctx);
     if (route === 'end_session_confirm' && ctx.status === 303) await afterSignOut(deps, ctx);
   };

@@ -64,6 +64,16 @@ describe('OpenID provider: revocation', () => {
     await assertRevoked(rp, tokens, user.id);
   });
 
+  it('#56 when a later Keygate session reuses the app’s grant and signs out, then the grant ends too', async () => {
+    const { user, tokens, browser } = await signedInToApp();
+    // The first Keygate session ends by itself (as at a timeout): nothing is revoked.
+    await t.db('sessions').where({ user_id: user.id }).delete();
+    await client.fetchUserInfo(rp, tokens.access_token, user.id);
+    await signInThroughApp(t, rp, user, { browser });
+    await post(browser, '/logout', '/logout');
+    await assertRevoked(rp, tokens, user.id);
+  });
+
   it('#56 when another session signs out everywhere else, then the app’s tokens are refused', async () => {
     const { user, tokens } = await signedInToApp();
     const { browser: other } = await signInThroughApp(t, rp, user);
