@@ -5,7 +5,6 @@
  * revocation, see oidc-grants.ts). Nothing is held in memory, so several instances share it all.
  * Clients are not stored here: they are Keygate's apps (oidc-clients.ts).
  */
-import { errors } from 'oidc-provider';
 import type { Db } from '../db/knex.ts';
 
 /** What oidc-provider hands an adapter: a JSON payload, a few well-known fields in it. */
@@ -41,8 +40,15 @@ function withConsumed(row: PayloadRow | undefined): OidcPayload | undefined {
   return { ...row.payload, consumed: Math.floor(row.consumed_at.getTime() / 1000) };
 }
 
-/** One model's rows. Expired rows are never returned (the prune job deletes them later). */
-export function payloadAdapter(db: Db, model: string): OidcAdapter {
+/**
+ * One model's rows. Expired rows are never returned (the prune job deletes them later).
+ * `reused`: the provider's error for a code or refresh token used a second time.
+ */
+export function payloadAdapter(
+  db: Db,
+  model: string,
+  options: { reused: () => Error },
+): OidcAdapter {
   const live = async (where: Record<string, string>): Promise<PayloadRow | undefined> =>
     db('oidc_payloads')
       .where({ model, ...where })
@@ -83,7 +89,7 @@ export function payloadAdapter(db: Db, model: string): OidcAdapter {
       if (consumed.length === 0) {
         const row = await db('oidc_payloads').where({ model, id }).first('grant_id');
         if (row?.grant_id) await db('oidc_payloads').where({ grant_id: row.grant_id }).delete();
-        throw new errors.InvalidGrant('grant already consumed');
+        throw options.reused();
       }
     },
     async destroy(id) {

@@ -16,7 +16,7 @@ import type { AppDeps } from '../deps.ts';
 import { originOf } from '../http.ts';
 import { en } from '../messages/index.ts';
 import { destroySession } from '../middleware/session/state.ts';
-import { createProvider } from './provider.ts';
+import { createProvider, type OidcLibrary } from './provider.ts';
 import { renderView } from './pages.ts';
 
 export interface OidcHandle {
@@ -30,6 +30,24 @@ interface Running {
   handle: ReturnType<Provider['callback']>;
   version: string;
   checkedAt: number;
+}
+
+/**
+ * oidc-provider is imported on first use, not at start: on Node 20 it prints a notice when
+ * imported ("Unsupported runtime", see README), which would break the one-line messages of
+ * `npm start` and the commands. The notice goes to Keygate's log instead of the terminal.
+ */
+async function loadOidcLibrary(deps: AppDeps): Promise<OidcLibrary> {
+  /* eslint-disable no-console -- the library's own console.warn, routed to the log for a moment */
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) =>
+    deps.logger.warn({ event: 'oidc_provider_notice' }, args.map(String).join(' '));
+  try {
+    return await import('oidc-provider');
+  } finally {
+    console.warn = warn;
+  }
+  /* eslint-enable no-console */
 }
 
 export function createOidc(deps: AppDeps): OidcHandle {
@@ -46,7 +64,7 @@ export function createOidc(deps: AppDeps): OidcHandle {
       throw new Error(
         `no configured encryption key opens OIDC signing key(s) ${keys.undecryptable.join(', ')}`,
       );
-    const provider = createProvider(deps, { keys: keys.jwks });
+    const provider = createProvider(deps, await loadOidcLibrary(deps), { keys: keys.jwks });
     provider.use(afterProvider(deps));
     provider.on('server_error', (_ctx, error) =>
       deps.logger.error({ err: error }, 'oidc-provider error'),

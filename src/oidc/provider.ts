@@ -12,11 +12,8 @@
  */
 import crypto from 'node:crypto';
 import type { Request } from 'express';
-import Provider, {
-  interactionPolicy,
-  type Configuration,
-  type KoaContextWithOIDC,
-} from 'oidc-provider';
+import type Provider from 'oidc-provider';
+import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { ACR_VALUES } from '../auth/oidc-access.ts';
 import { clientMetadata, findOidcClient } from '../auth/oidc-clients.ts';
 import { payloadAdapter } from '../auth/oidc-store.ts';
@@ -51,7 +48,10 @@ function clientAdapter(deps: AppDeps) {
   };
 }
 
-function keygateSignInCheck(deps: AppDeps) {
+/** oidc-provider itself, imported when first needed (see loadOidcLibrary in handle.ts). */
+export type OidcLibrary = typeof import('oidc-provider');
+
+function keygateSignInCheck(deps: AppDeps, { interactionPolicy }: OidcLibrary) {
   return new interactionPolicy.Check(
     'keygate_sign_in',
     'the person’s Keygate sign-in does not answer this request yet',
@@ -78,18 +78,26 @@ function keygateSignInCheck(deps: AppDeps) {
   );
 }
 
-function policy(deps: AppDeps) {
-  const prompts = interactionPolicy.base();
-  prompts.get('login')!.checks.add(keygateSignInCheck(deps));
+function policy(deps: AppDeps, lib: OidcLibrary) {
+  const prompts = lib.interactionPolicy.base();
+  prompts.get('login')!.checks.add(keygateSignInCheck(deps, lib));
   return prompts;
 }
 
-export function providerConfiguration(deps: AppDeps, jwks: Configuration['jwks']): Configuration {
+export function providerConfiguration(
+  deps: AppDeps,
+  lib: OidcLibrary,
+  jwks: Configuration['jwks'],
+): Configuration {
   const { config } = deps;
   const longLivedSeconds = Math.floor(config.sessionAbsoluteTimeoutMs / 1000);
   return {
     adapter: (name: string) =>
-      name === 'Client' ? clientAdapter(deps) : payloadAdapter(deps.db, name),
+      name === 'Client'
+        ? clientAdapter(deps)
+        : payloadAdapter(deps.db, name, {
+            reused: () => new lib.errors.InvalidGrant('grant already consumed'),
+          }),
     jwks,
     findAccount: findAccount(deps),
     acrValues: [...ACR_VALUES],
@@ -146,7 +154,7 @@ export function providerConfiguration(deps: AppDeps, jwks: Configuration['jwks']
       claimsParameter: { enabled: false },
     },
     interactions: {
-      policy: policy(deps),
+      policy: policy(deps, lib),
       url: (_ctx, interaction) => `${paths.oidcInteraction}/${interaction.uid}`,
     },
     // Every code exchange gets a refresh token, which is replaced at every use.
@@ -165,8 +173,15 @@ export function providerConfiguration(deps: AppDeps, jwks: Configuration['jwks']
   };
 }
 
-export function createProvider(deps: AppDeps, jwks: Configuration['jwks']): Provider {
-  const provider = new Provider(oidcIssuer(deps.config.baseUrl), providerConfiguration(deps, jwks));
+export function createProvider(
+  deps: AppDeps,
+  lib: OidcLibrary,
+  jwks: Configuration['jwks'],
+): Provider {
+  const provider = new lib.Provider(
+    oidcIssuer(deps.config.baseUrl),
+    providerConfiguration(deps, lib, jwks),
+  );
   // app.ts sets Host and X-Forwarded-Proto from BASE_URL before the provider sees a request, so
   // every address it writes (discovery, redirects) is BASE_URL's, whatever the client sent.
   provider.proxy = true;
