@@ -20,6 +20,7 @@ import { noStore, securityHeaders } from './middleware/security-headers.ts';
 import { commitSessionBeforeResponse } from './middleware/session/response.ts';
 import { enforceSessionTimeouts } from './middleware/session/timeouts.ts';
 import { paths } from './paths.ts';
+import { adminAppClientRoutes } from './routes/admin-app-client.ts';
 import { adminAppsRoutes } from './routes/admin-apps.ts';
 import { adminUserGroupsRoutes } from './routes/admin-user-groups.ts';
 import { adminUserRoutes } from './routes/admin-user.ts';
@@ -30,6 +31,8 @@ import { confirmRoutes } from './routes/confirm.ts';
 import { recoverExpiredSignInForms } from './routes/expired-forms.ts';
 import { gatePagesRoutes } from './routes/gate-pages.ts';
 import { healthRoutes } from './routes/health.ts';
+import { createOidc } from './oidc/handle.ts';
+import { oidcInteractionRoutes } from './routes/oidc-interactions.ts';
 import { homeRoutes } from './routes/home.ts';
 import { recoveryCodesSettingsRoutes } from './routes/recovery-codes-settings.ts';
 import { settingsRoutes } from './routes/settings.ts';
@@ -84,6 +87,18 @@ export function createApp(deps: AppDeps): Express {
   app.use(noStore);
   app.use(healthRoutes(db));
 
+  // The OpenID provider parses its own bodies and answers apps' servers as well as browsers, so it
+  // comes before the cross-site check and the form parser; it reads Keygate's session (whose
+  // person it signs in) but keeps its own CSRF defences (state, PKCE, its xsrf fields).
+  const oidc = createOidc(deps);
+  app.use(
+    paths.oidc,
+    sessions.middleware,
+    enforceSessionTimeouts(config, clock),
+    loadCurrentUser(db),
+    oidc.middleware,
+  );
+
   app.use(rejectCrossSite);
   app.use(
     express.urlencoded({
@@ -114,7 +129,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(adminUserRoutes(deps));
   app.use(adminUserGroupsRoutes(deps));
   app.use(adminAppsRoutes(deps));
+  app.use(adminAppClientRoutes(deps));
   app.use(gatePagesRoutes(deps));
+  app.use(oidcInteractionRoutes(deps, oidc));
   app.use(setupRoutes(deps));
   app.use(homeRoutes(deps));
 

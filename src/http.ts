@@ -83,6 +83,8 @@ declare module 'express-session' {
     };
     /** 2FA enrolment in progress: the new secret, encrypted, until a first code confirms it. */
     enrolment: { secret: string; startedAt: number; failures: number };
+    /** The OpenID grants apps received through this session: they end when it signs out. */
+    oidcGrants: string[];
     /** SHA-256 of this session's gate cookie token (forward-auth; see auth/gate.ts). */
     gateHash: string;
     /** A protected app's address to go on to once 2FA enrolment is done (validated). */
@@ -94,6 +96,8 @@ declare module 'express-session' {
      * encrypted, to be shown once on the page the POST redirects to (Post/Redirect/Get).
      */
     oneTimePassword: { userId: string; purpose: 'created' | 'temporary'; password: string };
+    /** An OIDC client secret just made, encrypted, to be shown once (like oneTimePassword). */
+    freshClientSecret: { appId: string; secret: string };
   }
 }
 

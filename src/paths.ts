@@ -41,6 +41,9 @@ export const paths = {
   continueToApp: '/continue',
   /** "You may not open this app", for proxies that show Keygate's page on a denial. */
   accessDenied: '/denied',
+  /** The OpenID provider (issuer BASE_URL/oidc) and Keygate's pages for its sign-in requests. */
+  oidc: '/oidc',
+  oidcInteraction: '/interaction',
   health: '/healthz',
   ready: '/readyz',
   publicFiles: '/public',
@@ -59,6 +62,17 @@ export function withQuery(path: string, query: Record<string, string | undefined
 export function adminAppPath(id: string, action?: string): string {
   const base = paths.adminApp.replace(':id', encodeURIComponent(id));
   return action ? `${base}/${action}` : base;
+}
+
+/** The OpenID provider's issuer identifier: BASE_URL/oidc (discovery lies under it). */
+export function oidcIssuer(baseUrl: string): string {
+  return `${baseUrl}${paths.oidc}`;
+}
+
+/** A sign-in request's page (its cookie is scoped to this path), or one of its steps. */
+export function interactionPath(uid: string, step?: string): string {
+  const base = `${paths.oidcInteraction}/${encodeURIComponent(uid)}`;
+  return step ? `${base}/${step}` : base;
 }
 
 export function adminUserPath(id: string, action?: string): string {

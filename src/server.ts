@@ -124,7 +124,10 @@ async function main() {
         attemptsMs: config.attemptRetentionMs,
         auditMs: config.auditRetentionMs,
       });
-      if (report.sessions + report.trustedBrowsers + report.attempts + report.audit > 0)
+      if (
+        report.sessions + report.trustedBrowsers + report.attempts + report.audit + report.oidc >
+        0
+      )
         logger.info(report, 'pruned old records');
     } catch (error) {
       logger.warn({ err: error }, 'pruning failed; will try again');

@@ -87,7 +87,8 @@ export async function gateScenario(ctx: BenchContext, sessions: number): Promise
   await ctx.stack
     .db('protected_apps')
     .insert({ name: `Bench ${ctx.userCount}`, host: HOST })
-    .onConflict(['host', 'path_prefix'])
+    // The unique index on (host, path_prefix) is partial: OIDC-only apps have no host.
+    .onConflict(ctx.stack.db.raw(`(host, path_prefix) WHERE host <> ''`))
     .ignore();
   // Seeded once: the second size measures more users behind the same live sessions.
   seeded ??= await seedGateSessions(ctx, sessions);

@@ -43,7 +43,10 @@ export async function changePassword(
     await trx('users')
       .where({ id: user.id })
       .update({ password_hash: passwordHash, must_change_password: false, updated_at: now });
-    const { ended, generation } = await endUserSessions(trx, user.id, { keepSid: input.keepSid });
+    const { ended, generation } = await endUserSessions(trx, user.id, {
+      keepSid: input.keepSid,
+      reason: 'password_changed',
+    });
     await forgetTrustedBrowsers(trx, user.id);
     await recordAuditEvent(trx, {
       event: 'password_changed',

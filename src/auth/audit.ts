@@ -29,7 +29,10 @@ export type AuditEventName =
   | 'app_changed'
   | 'app_removed'
   | 'gate_denied'
-  | 'trusted_browsers_forgotten';
+  | 'trusted_browsers_forgotten'
+  | 'oidc_tokens_issued'
+  | 'oidc_tokens_refreshed'
+  | 'oidc_grant_revoked';
 
 export interface AuditEvent {
   event: AuditEventName;

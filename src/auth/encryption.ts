@@ -24,6 +24,12 @@ export const associatedData = {
   freshRecoveryCodes: (userId: string) => `recovery-codes:${userId}`,
   /** A password an admin made for a user, kept in the admin's session until it is shown once. */
   oneTimePassword: (userId: string) => `one-time-password:${userId}`,
+  /** The OpenID provider's private signing key (oidc_signing_keys). */
+  oidcSigningKey: (kid: string) => `oidc-signing-key:${kid}`,
+  /** An OIDC client's secret (protected_apps.oidc_client_secret_encrypted). */
+  oidcClientSecret: (clientId: string) => `oidc-client-secret:${clientId}`,
+  /** A client secret just made, kept in the admin's session until it is shown once. */
+  freshClientSecret: (userId: string) => `fresh-client-secret:${userId}`,
 } as const;
 
 const VERSION = 'v1';

@@ -126,6 +126,7 @@ export async function enableTwoFactor(
     await storeRecoveryCodes(trx, input.userId, set);
     const { ended, generation } = await endUserSessions(trx, input.userId, {
       keepSid: input.keepSid,
+      reason: 'two_factor_changed',
     });
     await recordAuditEvent(trx, {
       event: 'two_factor_enabled',

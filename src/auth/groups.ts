@@ -1,5 +1,6 @@
 import type { Db } from '../db/knex.ts';
 import { recordAuditEvent } from './audit.ts';
+import { clientsClosedByGroupRemoval, revokeUserGrants } from './oidc-grants.ts';
 import type { RequestOrigin } from './origin.ts';
 
 /** A group is just a name: lowercase letters, digits, dot, dash and underscore (no commas). */
@@ -27,7 +28,8 @@ interface GroupChange {
 
 /**
  * Membership changes take effect on the next authz call: the gate reads groups in the same
- * statement as the session, so nothing needs to be ended. Returns whether anything changed.
+ * statement as the session, so no session needs to be ended (a removal does end the person's
+ * OpenID grants to the apps it closes). Returns whether anything changed.
  */
 export async function addUserToGroup(db: Db, change: GroupChange): Promise<boolean> {
   return db.transaction(async (trx) => {
@@ -48,6 +50,10 @@ export async function removeUserFromGroup(db: Db, change: GroupChange): Promise<
       .where({ user_id: change.userId, group_name: change.group })
       .delete();
     if (removed === 0) return false;
+    // Apps limited to groups the person is no longer in: what they were given ends now.
+    const remaining = await listUserGroups(trx, change.userId);
+    const clientIds = await clientsClosedByGroupRemoval(trx, remaining, change.group);
+    await revokeUserGrants(trx, change.userId, { clientIds, reason: 'group_removed' });
     await recordGroupEvent(trx, 'group_removed', change);
     return true;
   });

@@ -63,3 +63,18 @@ export const USER_LIST_PAGE_SIZE = 50;
 /** Lines of security activity on the settings page, and events on the page of all of it. */
 export const ACTIVITY_ON_SETTINGS = 10;
 export const ACTIVITY_PAGE = 200;
+
+/**
+ * The OpenID provider's lifetimes (see README, "Sign in with Keygate"). Access tokens are short,
+ * so that a revoked person's tokens die soon even at an app that caches them; refresh tokens and
+ * grants live no longer than Keygate's own absolute session timeout (given by config).
+ */
+export const OIDC_LIMITS = {
+  authorizationCodeSeconds: 60,
+  accessTokenSeconds: 10 * 60,
+  idTokenSeconds: 60 * 60,
+  /** A sign-in request waiting for the person (sign-in, code, consent). */
+  interactionSeconds: 30 * 60,
+  /** How often a running instance looks for a signing key rotated by another one. */
+  keyReloadMs: 60_000,
+} as const;

@@ -1,11 +1,28 @@
 import type { Db } from '../db/knex.ts';
 import { recordAuditEvent } from './audit.ts';
+import { revokeClientGrants } from './oidc-grants.ts';
 import type { RequestOrigin } from './origin.ts';
 
 export type AppPolicy = 'signed-in' | 'two-factor' | 'nobody';
 export const APP_POLICIES: readonly AppPolicy[] = ['signed-in', 'two-factor', 'nobody'];
 
-/** An app behind the gate: requests to `host` under `pathPrefix` are asked about here. */
+/** An app's OpenID Connect client (see oidc-clients.ts); its secret is never read back here. */
+export interface OidcClientSettings {
+  clientId: string;
+  /** Exact match only. */
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  /** A public client (no secret; PKCE with S256 required) or a confidential one. */
+  isPublic: boolean;
+  /** The operator's own app: no consent page. */
+  firstParty: boolean;
+}
+
+/**
+ * An app: its access policy, and one or both ways in. Behind the gate, requests to `host` under
+ * `pathPrefix` are asked about here ('' host: no forward-auth); `oidc`: it signs people in with
+ * OpenID Connect.
+ */
 export interface ProtectedApp {
   id: string;
   name: string;
@@ -15,6 +32,7 @@ export interface ProtectedApp {
   policy: AppPolicy;
   /** Empty: anyone the policy lets in. */
   allowedGroups: string[];
+  oidc: OidcClientSettings | null;
 }
 
 export interface AppRow {
@@ -24,6 +42,11 @@ export interface AppRow {
   path_prefix: string;
   policy: AppPolicy;
   allowed_groups: string[];
+  oidc_client_id: string | null;
+  oidc_redirect_uris: string[];
+  oidc_post_logout_redirect_uris: string[];
+  oidc_public: boolean;
+  oidc_first_party: boolean;
 }
 
 export function toApp(row: AppRow): ProtectedApp {
@@ -34,10 +57,19 @@ export function toApp(row: AppRow): ProtectedApp {
     pathPrefix: row.path_prefix,
     policy: row.policy,
     allowedGroups: [...row.allowed_groups],
+    oidc: row.oidc_client_id
+      ? {
+          clientId: row.oidc_client_id,
+          redirectUris: [...row.oidc_redirect_uris],
+          postLogoutRedirectUris: [...row.oidc_post_logout_redirect_uris],
+          isPublic: row.oidc_public,
+          firstParty: row.oidc_first_party,
+        }
+      : null,
   };
 }
 
-export type AppInput = Omit<ProtectedApp, 'id'>;
+export type AppInput = Omit<ProtectedApp, 'id' | 'oidc'>;
 
 /** Whether `pathname` lies under `prefix` ("/wiki" covers "/wiki" and "/wiki/x", not "/wikis"). */
 export function coversPath(prefix: string, pathname: string): boolean {
@@ -58,7 +90,11 @@ export function mostSpecificApp(
 }
 
 export async function listApps(db: Db): Promise<ProtectedApp[]> {
-  const rows = await db<AppRow>('protected_apps').orderBy([{ column: 'host' }, 'path_prefix']);
+  const rows = await db<AppRow>('protected_apps').orderBy([
+    { column: 'host' },
+    'path_prefix',
+    'name',
+  ]);
   return rows.map(toApp);
 }
 
@@ -74,11 +110,13 @@ export async function findAppByName(db: Db, name: string): Promise<ProtectedApp 
 }
 
 export async function listAppsOnHost(db: Db, hostname: string): Promise<ProtectedApp[]> {
+  if (hostname === '') return [];
   const rows = await db<AppRow>('protected_apps').where({ host: hostname });
   return rows.map(toApp);
 }
 
 export async function isProtectedHost(db: Db, hostname: string): Promise<boolean> {
+  if (hostname === '') return false;
   const row = await db('protected_apps').where({ host: hostname }).first('id');
   return row !== undefined;
 }
@@ -88,6 +126,7 @@ export async function appsOpenTo(db: Db, groups: readonly string[]): Promise<Pro
   const apps = await listApps(db);
   return apps.filter(
     (app) =>
+      app.host !== '' &&
       app.policy !== 'nobody' &&
       (app.allowedGroups.length === 0 || app.allowedGroups.some((g) => groups.includes(g))),
   );
@@ -114,13 +153,13 @@ function appRow(input: AppInput) {
   };
 }
 
-interface Actor {
+export interface Actor {
   actorId: string | null;
   origin: RequestOrigin | null;
   now: Date;
 }
 
-function audit(
+export function audit(
   db: Db,
   event: 'app_created' | 'app_changed' | 'app_removed',
   app: ProtectedApp,
@@ -174,6 +213,8 @@ export async function updateProtectedApp(
         .returning('*');
       if (!row) return { ok: false, reason: 'not_found' } as const;
       const app = toApp(row as AppRow);
+      // Who may sign in may have changed: everything issued to the app ends (people sign in again).
+      if (app.oidc) await revokeClientGrants(trx, app.oidc.clientId, 'app_changed');
       await audit(trx, 'app_changed', app, actor);
       return { ok: true, app } as const;
     });
@@ -188,7 +229,9 @@ export async function removeProtectedApp(db: Db, id: string, actor: Actor): Prom
   return db.transaction(async (trx) => {
     const [row] = await trx<AppRow>('protected_apps').where({ id }).delete().returning('*');
     if (!row) return false;
-    await audit(trx, 'app_removed', toApp(row as AppRow), actor);
+    const app = toApp(row as AppRow);
+    if (app.oidc) await revokeClientGrants(trx, app.oidc.clientId, 'app_removed');
+    await audit(trx, 'app_removed', app, actor);
     return true;
   });
 }

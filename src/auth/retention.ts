@@ -1,4 +1,6 @@
 import type { Db } from '../db/knex.ts';
+import { OIDC_LIMITS } from './limits.ts';
+import { dropExpiredSigningKeys } from './oidc-keys.ts';
 
 export interface Retention {
   /** Attempt rows are needed for limits (at most 30 days back, for "known addresses"). */
@@ -13,6 +15,8 @@ export interface PruneReport {
   trustedBrowsers: number;
   attempts: number;
   audit: number;
+  /** The OpenID provider's expired codes, tokens, sessions and grants. */
+  oidc: number;
 }
 
 const BATCH = 5000;
@@ -35,15 +39,21 @@ async function deleteInBatches(
   }
 }
 
-/** Removes expired sessions and trusted browsers, and attempts and audit events past their retention. */
+/**
+ * Removes expired sessions (Keygate's and the OpenID provider's, with its codes and tokens), the
+ * signing keys nothing valid was signed with any more, expired trusted browsers, and attempts and audit events past their
+ * retention.
+ */
 export async function pruneOldRecords(
   db: Db,
   now: Date,
   retention: Retention,
 ): Promise<PruneReport> {
+  await dropExpiredSigningKeys(db, now, OIDC_LIMITS.idTokenSeconds * 1000);
   return {
     sessions: await deleteInBatches(db, 'sessions', 'sid', 'expire', now),
     trustedBrowsers: await deleteInBatches(db, 'trusted_browsers', 'id', 'expires_at', now),
+    oidc: await deleteExpiredPayloads(db, now),
     attempts: await deleteInBatches(
       db,
       'auth_attempts',
@@ -59,4 +69,19 @@ export async function pruneOldRecords(
       new Date(now.getTime() - retention.auditMs),
     ),
   };
+}
+
+/** oidc_payloads has a two-column key: batches go by ctid (the row's physical address). */
+async function deleteExpiredPayloads(db: Db, now: Date): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const deleted = await db('oidc_payloads')
+      .whereRaw('ctid = ANY (ARRAY(SELECT ctid FROM oidc_payloads WHERE expires_at < ? LIMIT ?))', [
+        now,
+        BATCH,
+      ])
+      .delete();
+    total += deleted;
+    if (deleted < BATCH) return total;
+  }
 }

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Db } from '../db/knex.ts';
 import { recordAuditEvent } from './audit.ts';
+import { revokeUserGrants, type RevocationReason } from './oidc-grants.ts';
 import type { RequestOrigin } from './origin.ts';
 import { forgetTrustedBrowsers } from './trusted-browsers.ts';
 
@@ -10,13 +11,16 @@ import { forgetTrustedBrowsers } from './trusted-browsers.ts';
  * generation is a second lock on the door: a session issued under an older generation is dead
  * even if its row were ever written back (the store no longer recreates deleted rows, see
  * middleware/session-store.ts). The caller keeping its session must adopt the new generation.
+ * What apps were given through OpenID Connect ends too, in the same transaction (`reason` is
+ * audited per grant): their next userinfo call or refresh is refused.
  */
 export async function endUserSessions(
   db: Db,
   userId: string,
-  options: { keepSid?: string } = {},
+  options: { keepSid?: string; reason: RevocationReason },
 ): Promise<{ ended: number; generation: number }> {
   const { keepSid } = options;
+  await revokeUserGrants(db, userId, { reason: options.reason });
   const [row] = await db('users')
     .where({ id: userId })
     .increment('session_generation', 1)
@@ -44,7 +48,10 @@ export async function endOtherSessions(
   },
 ): Promise<{ ended: number; generation: number }> {
   return db.transaction(async (trx) => {
-    const result = await endUserSessions(trx, input.userId, { keepSid: input.keepSid });
+    const result = await endUserSessions(trx, input.userId, {
+      ...(input.keepSid ? { keepSid: input.keepSid } : {}),
+      reason: 'signed_out_everywhere',
+    });
     await forgetTrustedBrowsers(trx, input.userId);
     await recordAuditEvent(trx, {
       event: 'sessions_ended',

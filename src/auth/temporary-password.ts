@@ -37,7 +37,7 @@ export async function setTemporaryPassword(
       .update({ password_hash: passwordHash, must_change_password: true, updated_at: input.now })
       .returning('id');
     if (updated.length === 0) return { ok: false, reason: 'not_found' } as const;
-    const { ended } = await endUserSessions(trx, input.userId);
+    const { ended } = await endUserSessions(trx, input.userId, { reason: 'password_changed' });
     await forgetTrustedBrowsers(trx, input.userId);
     await recordAuditEvent(trx, {
       event: 'temporary_password_set',

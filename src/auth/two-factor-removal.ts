@@ -29,7 +29,10 @@ export async function disableTwoFactor(
       updated_at: input.now,
     });
     await trx('recovery_codes').where({ user_id: input.userId }).delete();
-    const { generation } = await endUserSessions(trx, input.userId, { keepSid: input.keepSid });
+    const { generation } = await endUserSessions(trx, input.userId, {
+      ...(input.keepSid ? { keepSid: input.keepSid } : {}),
+      reason: 'two_factor_changed',
+    });
     await forgetTrustedBrowsers(trx, input.userId);
     const byAdmin = input.actorId !== undefined && input.actorId !== input.userId;
     await recordAuditEvent(trx, {

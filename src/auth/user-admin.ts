@@ -66,7 +66,7 @@ export function setUserActive(
         .where({ id: action.targetId })
         .update({ is_active: action.active, updated_at: action.now });
       if (!action.active) {
-        await endUserSessions(trx, action.targetId);
+        await endUserSessions(trx, action.targetId, { reason: 'deactivated' });
         await forgetTrustedBrowsers(trx, action.targetId);
       }
       await recordAuditEvent(trx, {

@@ -10,6 +10,7 @@ import { admin, setup } from './en/admin.ts';
 import { errors } from './en/errors.ts';
 import { forms } from './en/forms.ts';
 import { gate } from './en/gate.ts';
+import { oidc, oidcForms } from './en/oidc.ts';
 import { policy, settings, twoFactorSettings } from './en/settings.ts';
 import { reauthentication, secondFactor, session, signIn } from './en/sign-in.ts';
 
@@ -30,6 +31,8 @@ export const en = {
   errors,
   forms,
   gate,
+  oidc,
+  oidcForms,
   activity: activitySentence,
   activityRepeated,
   timeRange,

@@ -1,10 +1,10 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { createOidcApp, updateApp } from '../auth/oidc-clients.ts';
 import {
   createProtectedApp,
   findAppById,
   listApps,
   removeProtectedApp,
-  updateProtectedApp,
   type ProtectedApp,
 } from '../auth/protected-apps.ts';
 import type { AppDeps } from '../deps.ts';
@@ -13,12 +13,15 @@ import { HttpError } from '../middleware/errors.ts';
 import { setFlash } from '../middleware/flash.ts';
 import { requireRecentAuth } from '../middleware/guards.ts';
 import { adminAppPath, paths } from '../paths.ts';
-import { appForm } from '../validation/apps.ts';
-import { parseForm, type FieldErrors } from '../validation/forms.ts';
+import { parseAppFormWithClient } from '../validation/apps.ts';
+import type { FieldErrors } from '../validation/forms.ts';
+import { keepClientSecret } from './client-secret.ts';
 
 /**
- * The apps Keygate protects (behind app.ts's adminGuards). Every change needs a recent
- * authentication and is audited; it takes effect on the next authz call.
+ * Apps (behind app.ts's adminGuards): each with its policy, and a host for the gate, an OpenID
+ * Connect client, or both (the client's own pages: admin-app-client.ts). Every change needs a
+ * recent authentication and is audited; it takes effect on the next authz call or sign-in, and
+ * ends what the app's client was issued.
  *
  *   GET  /admin/apps              showApps
  *   GET  /admin/apps/new          recent → showAppForm
@@ -42,7 +45,7 @@ export function adminAppsRoutes(deps: AppDeps): Router {
 }
 
 /** The app an /admin/apps/:id route acts on, kept in res.locals for the handler and the view. */
-function loadApp({ db }: AppDeps): RequestHandler {
+export function loadApp({ db }: AppDeps): RequestHandler {
   return async function loadApp(req, res, next) {
     const app = await findAppById(db, String(req.params.id));
     if (!app) return next(new HttpError(404, req.t.gate.noSuchApp()));
@@ -51,7 +54,7 @@ function loadApp({ db }: AppDeps): RequestHandler {
   };
 }
 
-function editedApp(res: Response): ProtectedApp | null {
+export function editedApp(res: Response): ProtectedApp | null {
   return (res.locals.app as ProtectedApp | undefined) ?? null;
 }
 
@@ -61,17 +64,34 @@ function showApps({ db }: AppDeps): RequestHandler {
   };
 }
 
-interface AppValues {
-  name: string;
-  host: string;
-  pathPrefix: string;
-  policy: string;
-  groups: string;
-}
+const FIELDS = [
+  'name',
+  'host',
+  'pathPrefix',
+  'policy',
+  'groups',
+  'oidc',
+  'redirectUris',
+  'postLogoutRedirectUris',
+  'clientType',
+  'firstParty',
+] as const;
+type AppValues = Record<(typeof FIELDS)[number], string>;
 
 function valuesOf(app: ProtectedApp | null): AppValues {
-  if (!app) return { name: '', host: '', pathPrefix: '', policy: 'signed-in', groups: '' };
-  return { ...app, groups: app.allowedGroups.join(', ') };
+  const client = app?.oidc;
+  return {
+    name: app?.name ?? '',
+    host: app?.host ?? '',
+    pathPrefix: app?.pathPrefix ?? '',
+    policy: app?.policy ?? 'signed-in',
+    groups: app?.allowedGroups.join(', ') ?? '',
+    oidc: client ? 'yes' : '',
+    redirectUris: client?.redirectUris.join('\n') ?? '',
+    postLogoutRedirectUris: client?.postLogoutRedirectUris.join('\n') ?? '',
+    clientType: client?.isPublic ? 'public' : 'confidential',
+    firstParty: client?.firstParty ? 'yes' : '',
+  };
 }
 
 function renderAppForm(res: Response, status: number, values: AppValues, errors: FieldErrors) {
@@ -90,30 +110,27 @@ const showAppForm: RequestHandler = (_req, res) =>
 function typedValues(req: Request): AppValues {
   const body = (req.body ?? {}) as Record<string, unknown>;
   const text = (name: string) =>
-    typeof body[name] === 'string' ? String(body[name]).slice(0, 1000) : '';
-  return {
-    name: text('name'),
-    host: text('host'),
-    pathPrefix: text('pathPrefix'),
-    policy: text('policy'),
-    groups: text('groups'),
-  };
+    typeof body[name] === 'string' ? String(body[name]).slice(0, 10_000) : '';
+  return Object.fromEntries(FIELDS.map((name) => [name, text(name)])) as AppValues;
 }
 
-function saveApp({ db, clock }: AppDeps): RequestHandler {
+function saveApp({ db, clock, config }: AppDeps): RequestHandler {
   return async function saveApp(req, res) {
-    const form = parseForm(appForm, req.body);
+    const form = parseAppFormWithClient(req.body);
     if (!form.ok) return renderAppForm(res, 400, typedValues(req), form.errors);
     const existing = editedApp(res);
-    const input = { ...form.data, allowedGroups: form.data.groups };
+    const input = form.data;
     const actor = {
       actorId: currentUser(req).id,
       origin: originOf(req),
       now: new Date(clock.now()),
     };
+    const keys = config.totpKeys;
     const result = existing
-      ? await updateProtectedApp(db, existing.id, input, actor)
-      : await createProtectedApp(db, input, actor);
+      ? await updateApp(db, keys, existing.id, input, actor)
+      : input.oidc
+        ? await createOidcApp(db, keys, { ...input, oidc: input.oidc }, actor)
+        : await createProtectedApp(db, input, actor);
     if (!result.ok && result.reason === 'not_found')
       throw new HttpError(404, req.t.gate.noSuchApp());
     if (!result.ok) {
@@ -128,7 +145,10 @@ function saveApp({ db, clock }: AppDeps): RequestHandler {
       'protected app saved',
     );
     setFlash(req, 'success', req.t.gate.appSaved(result.app.name, !existing));
-    res.redirect(303, paths.adminApps);
+    // A new client secret is shown once, on the page this redirects to (Post/Redirect/Get).
+    const secret = 'clientSecret' in result ? (result.clientSecret as string | null) : null;
+    if (secret) keepClientSecret(req, keys, { appId: result.app.id, secret });
+    res.redirect(303, result.app.oidc ? adminAppPath(result.app.id, 'client') : paths.adminApps);
   };
 }
 

@@ -46,7 +46,9 @@ function confirm(deps: AppDeps): RequestHandler {
       purpose: 'confirm',
     });
     if (failure) return renderConfirm(res, failure.status, next, failure.errors);
-    await refreshAuthentication(req, now.getTime());
+    await refreshAuthentication(req, now.getTime(), {
+      factors: user.totpEnabledAt ? 'password_and_code' : 'password',
+    });
     res.redirect(303, next);
   };
 }

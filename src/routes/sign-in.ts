@@ -26,6 +26,7 @@ import {
 import { paths } from '../paths.ts';
 import { parseForm, safeReturnPath, type FieldErrors } from '../validation/forms.ts';
 import { loginForm } from '../validation/login.ts';
+import { endKeygateGrants } from '../oidc/session-grants.ts';
 import { continuePath, gateReturnUrl } from './gate-return.ts';
 
 /**
@@ -168,6 +169,7 @@ function signOut(deps: AppDeps): RequestHandler {
   return async function signOut(req, res) {
     const user = req.user;
     const rd = await gateReturnUrl(deps, (req.body as { rd?: unknown } | undefined)?.rd);
+    await endKeygateGrants(db, req);
     await destroySession(req);
     res.clearCookie(sessionCookieName(config), sessionCookieAttributes(config));
     if (config.authCookieDomain)

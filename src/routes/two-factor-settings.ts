@@ -145,7 +145,10 @@ function confirmSetup(deps: AppDeps): RequestHandler {
       return res.redirect(303, paths.settings);
     }
     const gateReturn = req.session.gateReturn;
-    await refreshAuthentication(req, now, { generation: result.generation });
+    await refreshAuthentication(req, now, {
+      generation: result.generation,
+      factors: 'password_and_code',
+    });
     if (gateReturn) req.session.gateReturn = gateReturn;
     req.log.info(
       { event: 'two_factor_enabled', userId: user.id },
@@ -187,7 +190,7 @@ function disable(deps: AppDeps): RequestHandler {
       origin,
       keepSid: req.sessionID,
     });
-    await refreshAuthentication(req, now.getTime(), { generation });
+    await refreshAuthentication(req, now.getTime(), { generation, factors: 'password' });
     req.log.info(
       { event: 'two_factor_disabled', userId: user.id },
       'two-factor authentication disabled',

@@ -52,7 +52,7 @@ describe('npm run app', () => {
     );
     assert.match((bad as { stderr: string }).stderr, /host name only/);
     assert.match((await app('remove', '--name', 'Wiki')).stdout, /Removed Wiki/);
-    assert.match((await app('list')).stdout, /No protected apps/);
+    assert.match((await app('list')).stdout, /No apps/);
     const events = await t
       .db('audit_events')
       .whereIn('event', ['app_created', 'app_removed'])

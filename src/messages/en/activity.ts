@@ -98,6 +98,12 @@ function sentence(entry: ActivityEntry, reader: Reader): string {
           : 'All trusted browsers were forgotten';
     case 'gate_denied':
       return `Was refused entry to ${String(details.app)}`;
+    case 'oidc_tokens_issued':
+      return `Signed in to ${String(details.app)}`;
+    case 'oidc_tokens_refreshed':
+      return `${String(details.app)} renewed its sign-in`;
+    case 'oidc_grant_revoked':
+      return `The sign-in to ${String(details.app)} was ended (${String(details.reason).replace(/_/g, ' ')})`;
     default:
       return String(entry.event).replace(/_/g, ' ');
   }

@@ -69,15 +69,17 @@ export async function startPendingSignIn(
 
 /**
  * After "confirm it's you" or a change that ended the user's other sessions: a new session id,
- * same sign-in, fresh authentication time, and (if given) the user's new session generation.
+ * same sign-in, fresh authentication time, and (if given) the user's new session generation and
+ * the factors just proven (a code at confirm-it's-you or at enrolment; none once 2FA is off).
  */
 export async function refreshAuthentication(
   req: Request,
   now: number,
-  options: { generation?: number } = {},
+  options: { generation?: number; factors?: SignInFactors } = {},
 ): Promise<void> {
-  // The gate cookie goes on with the sign-in: the apps open in other tabs stay open.
-  const { userId, createdAt, ip, userAgent, gateHash, factors } = req.session;
+  // The gate cookie and the apps' grants go on with the sign-in: apps in other tabs stay open.
+  const { userId, createdAt, ip, userAgent, gateHash, oidcGrants } = req.session;
+  const factors = options.factors ?? req.session.factors;
   const generation = options.generation ?? req.session.generation;
   await regenerateSession(req);
   Object.assign(req.session, {
@@ -90,6 +92,7 @@ export async function refreshAuthentication(
     lastSeenAt: now,
     authAt: now,
     ...(gateHash ? { gateHash } : {}),
+    ...(oidcGrants ? { oidcGrants } : {}),
   });
 }
 
