@@ -31,6 +31,23 @@ export function renderErrorPage(deps: AppDeps) {
   };
 }
 
+function unescapeAttribute(value: string): string {
+  return value
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+}
+
+/** The action and xsrf value of oidc-provider's logout form (null when it sent none). */
+export function logoutFormFields(form: string): { action: string; xsrf: string } | null {
+  const action = /\saction="([^"]*)"/.exec(form)?.[1];
+  const xsrf = /name="xsrf"\s+value="([^"]*)"/.exec(form)?.[1];
+  if (action === undefined || xsrf === undefined) return null;
+  return { action: unescapeAttribute(action), xsrf: unescapeAttribute(xsrf) };
+}
+
 /** The question "sign out of this app (and of Keygate)?", or the page after it. */
 export function renderLogoutPage(deps: AppDeps, options: { done?: boolean } = {}) {
   return async (ctx: KoaContextWithOIDC, form?: string) => {
@@ -39,8 +56,9 @@ export function renderLogoutPage(deps: AppDeps, options: { done?: boolean } = {}
     ctx.body = await renderView(deps, 'oidc/logout', {
       title: en.oidc.logoutTitle(client?.clientName ?? null),
       done: options.done === true,
-      // The provider's form: its action and xsrf field, with Keygate's buttons pointing at it.
-      form: form ?? '',
+      // Only the provider form's action and xsrf value are used: the page's form is Keygate's own
+      // markup (the provider's has an id with a dot and XHTML-style void tags).
+      form: logoutFormFields(form ?? ''),
       app: client?.clientName ?? null,
     });
   };
