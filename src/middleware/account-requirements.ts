@@ -5,6 +5,7 @@ import type { Db } from '../db/knex.ts';
 import { coveredByPolicy, policyState, startGracePeriod } from '../auth/policy.ts';
 import {
   paths,
+  withQuery,
   REACHABLE_WHILE_ENROLMENT_REQUIRED,
   REACHABLE_WHILE_PASSWORD_MUST_CHANGE,
 } from '../paths.ts';
@@ -35,7 +36,10 @@ export function enforceAccountRequirements(db: Db, config: Config, clock: Clock)
     const state = policyState(config.require2fa, config.require2faGraceMs, user, now);
     res.locals.policy = state;
     if (state.kind === 'enforced' && !REACHABLE_WHILE_ENROLMENT_REQUIRED.has(req.path)) {
-      return res.redirect(303, paths.twoFactorSetup);
+      // An app's sign-in request (OpenID Connect) goes on once 2FA is on, as the gate's do.
+      const fromApp = req.method === 'GET' && req.path.startsWith(`${paths.oidcInteraction}/`);
+      const rd = fromApp ? `${config.baseUrl}${req.originalUrl}` : null;
+      return res.redirect(303, rd ? withQuery(paths.twoFactorSetup, { rd }) : paths.twoFactorSetup);
     }
     next();
   };
