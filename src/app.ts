@@ -31,6 +31,7 @@ import { recoverExpiredSignInForms } from './routes/expired-forms.ts';
 import { gatePagesRoutes } from './routes/gate-pages.ts';
 import { healthRoutes } from './routes/health.ts';
 import { homeRoutes } from './routes/home.ts';
+import { passwordResetRoutes } from './routes/password-reset.ts';
 import { recoveryCodesSettingsRoutes } from './routes/recovery-codes-settings.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { setupRoutes } from './routes/setup.ts';
@@ -69,6 +70,8 @@ export function createApp(deps: AppDeps): Express {
   app.locals.appName = config.appName;
   app.locals.baseUrl = config.baseUrl;
   app.locals.format = format;
+  // Without a way to send mail (production, no SMTP_URL), "Forgot your password?" says to ask an admin.
+  app.locals.resetByEmail = config.mail.transport !== 'off';
 
   // Forward-auth answers proxies first: no session, no cookie, no bcrypt, its own lean context.
   app.use(authzRoutes(deps));
@@ -103,6 +106,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(signInRoutes(deps));
   app.use(signInCodeRoutes(deps));
+  app.use(passwordResetRoutes(deps));
   app.use(confirmRoutes(deps));
   app.use(settingsRoutes(deps));
   app.use(twoFactorSettingsRoutes(deps));

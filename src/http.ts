@@ -70,6 +70,18 @@ declare module 'express-session' {
     flash: Flash;
     /** A correct password waiting for its second factor (no userId yet: nothing is reachable). */
     pending: { ref: string; userId: string; startedAt: number; next: string };
+    /**
+     * A password reset after its link (routes/password-reset.ts): the token's row, never the
+     * token; `ref` names this reset's code step for its limit; `codeVerified` once the code step
+     * (2FA accounts) is done.
+     */
+    passwordReset: {
+      ref: string;
+      tokenId: string;
+      userId: string;
+      startedAt: number;
+      codeVerified: boolean;
+    };
     /** 2FA enrolment in progress: the new secret, encrypted, until a first code confirms it. */
     enrolment: { secret: string; startedAt: number; failures: number };
     /** SHA-256 of this session's gate cookie token (forward-auth; see auth/gate.ts). */

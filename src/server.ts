@@ -8,6 +8,8 @@ import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { openDatabaseServer } from './db/database.ts';
 import { createDb, migrateToLatest } from './db/knex.ts';
+import { transportFor } from './mail/transport.ts';
+import { createMailWorker } from './mail/worker.ts';
 import { chooseLogFormat, createLogger, prettyDestination } from './logger.ts';
 import { startMetricsServer } from './metrics.ts';
 import { createSessionMiddleware } from './middleware/session/setup.ts';
@@ -124,7 +126,7 @@ async function main() {
         attemptsMs: config.attemptRetentionMs,
         auditMs: config.auditRetentionMs,
       });
-      if (report.sessions + report.attempts + report.audit > 0)
+      if (report.sessions + report.attempts + report.audit + report.mail > 0)
         logger.info(report, 'pruned old records');
     } catch (error) {
       logger.warn({ err: error }, 'pruning failed; will try again');
@@ -133,6 +135,13 @@ async function main() {
   void prune();
   const pruneTimer = setInterval(() => void prune(), config.pruneIntervalMs);
   pruneTimer.unref();
+
+  // Mail goes out from the outbox in the background (src/mail/worker.ts); none when mail is off.
+  const transport = transportFor(config);
+  const mailWorker = transport
+    ? createMailWorker({ db, config, logger, clock: systemClock, transport })
+    : null;
+  mailWorker?.start();
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -154,6 +163,7 @@ async function main() {
     });
     metricsServer?.close();
     metricsServer?.closeAllConnections();
+    await mailWorker?.stop();
     await sessions.close();
     await db.destroy();
     await database.stop();

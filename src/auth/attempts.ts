@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Db } from '../db/knex.ts';
 import { auditEventRow, type AuditEvent } from './audit.ts';
 
@@ -92,14 +93,18 @@ export async function settleAttempt(
   await db.raw('WITH settled AS (?) ?', [update, db('audit_events').insert(auditEventRow(event))]);
 }
 
-/** An attempt row and an audit event in one INSERT statement: one round trip. */
+/**
+ * An attempt row and an audit event (and a mail's outbox insert, if given) in one INSERT
+ * statement: one round trip.
+ */
 export async function recordAttemptAndEvent(
   db: Db,
   attempt: AttemptRow,
   event: AuditEvent,
+  mail?: Knex.QueryBuilder | null,
 ): Promise<void> {
-  await db.raw('WITH attempt AS (?) ?', [
-    db('auth_attempts').insert(attempt),
-    db('audit_events').insert(auditEventRow(event)),
-  ]);
+  const attemptInsert = db('auth_attempts').insert(attempt);
+  const eventInsert = db('audit_events').insert(auditEventRow(event));
+  if (mail) await db.raw('WITH attempt AS (?), mail AS (?) ?', [attemptInsert, mail, eventInsert]);
+  else await db.raw('WITH attempt AS (?) ?', [attemptInsert, eventInsert]);
 }

@@ -24,6 +24,8 @@ export const associatedData = {
   freshRecoveryCodes: (userId: string) => `recovery-codes:${userId}`,
   /** A password an admin made for a user, kept in the admin's session until it is shown once. */
   oneTimePassword: (userId: string) => `one-time-password:${userId}`,
+  /** A link's token (password reset, email confirmation) in a mail waiting in the outbox. */
+  mailToken: (kind: string, canonicalAddress: string) => `mail-token:${kind}:${canonicalAddress}`,
 } as const;
 
 const VERSION = 'v1';

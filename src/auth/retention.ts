@@ -1,4 +1,5 @@
 import type { Db } from '../db/knex.ts';
+import { MAIL_DELIVERY } from './limits.ts';
 
 export interface Retention {
   /** Attempt rows are needed for limits (at most 30 days back, for "known addresses"). */
@@ -11,6 +12,8 @@ export interface PruneReport {
   sessions: number;
   attempts: number;
   audit: number;
+  /** Outbox rows past MAIL_DELIVERY.retentionMs, and expired reset and email-change tokens. */
+  mail: number;
 }
 
 const BATCH = 5000;
@@ -33,7 +36,10 @@ async function deleteInBatches(
   }
 }
 
-/** Removes expired sessions, and attempts and audit events past their retention. */
+/**
+ * Removes expired sessions, attempts and audit events past their retention, old outbox rows (in
+ * any state: a mail that could not go out in a week is not worth sending) and expired tokens.
+ */
 export async function pruneOldRecords(
   db: Db,
   now: Date,
@@ -55,5 +61,15 @@ export async function pruneOldRecords(
       'created_at',
       new Date(now.getTime() - retention.auditMs),
     ),
+    mail:
+      (await deleteInBatches(
+        db,
+        'mail_outbox',
+        'id',
+        'created_at',
+        new Date(now.getTime() - MAIL_DELIVERY.retentionMs),
+      )) +
+      (await deleteInBatches(db, 'password_reset_tokens', 'id', 'expires_at', now)) +
+      (await deleteInBatches(db, 'email_change_tokens', 'id', 'expires_at', now)),
   };
 }

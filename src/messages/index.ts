@@ -10,11 +10,14 @@ import { admin, setup } from './en/admin.ts';
 import { errors } from './en/errors.ts';
 import { forms } from './en/forms.ts';
 import { gate } from './en/gate.ts';
+import { mail } from './en/mail.ts';
+import { passwordReset } from './en/password-reset.ts';
 import { policy, settings, twoFactorSettings } from './en/settings.ts';
 import { reauthentication, secondFactor, session, signIn } from './en/sign-in.ts';
 
 export type { ActionText } from './en/admin.ts';
 export type { Reader } from './en/activity.ts';
+export type { MailFacts, MailText } from './en/mail.ts';
 export type { CodeKind, Notice, PageText } from './en/sign-in.ts';
 
 export const en = {
@@ -30,6 +33,8 @@ export const en = {
   errors,
   forms,
   gate,
+  mail,
+  passwordReset,
   activity: activitySentence,
   activityRepeated,
   timeRange,

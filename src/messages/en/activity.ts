@@ -86,6 +86,12 @@ function sentence(entry: ActivityEntry, reader: Reader): string {
       return `An administrator added the account to the group ${String(details.group)}`;
     case 'group_removed':
       return `An administrator removed the account from the group ${String(details.group)}`;
+    case 'password_reset':
+      return 'The password was reset with a link sent by email';
+    case 'email_changed':
+      return byAdmin
+        ? `An administrator changed the email address to ${String(details.to)}`
+        : `The email address was changed to ${String(details.to)}`;
     case 'gate_denied':
       return `Was refused entry to ${String(details.app)}`;
     default:
