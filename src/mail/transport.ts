@@ -47,7 +47,8 @@ export function consoleTransport(
 
 /** The transport the configuration asks for, or null when mail is off (production, no SMTP_URL). */
 export function transportFor(config: Config): MailTransport | null {
-  if (config.mail.transport === 'smtp') return smtpTransport(config.mail.smtpUrl!, config.mail.from);
+  if (config.mail.transport === 'smtp')
+    return smtpTransport(config.mail.smtpUrl!, config.mail.from);
   if (config.mail.transport === 'console') return consoleTransport(config.mail.from);
   return null;
 }
