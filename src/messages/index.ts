@@ -10,6 +10,7 @@ import { admin, setup } from './en/admin.ts';
 import { errors } from './en/errors.ts';
 import { forms } from './en/forms.ts';
 import { gate } from './en/gate.ts';
+import { emailChange } from './en/email-change.ts';
 import { mail } from './en/mail.ts';
 import { passwordReset } from './en/password-reset.ts';
 import { policy, settings, twoFactorSettings } from './en/settings.ts';
@@ -34,6 +35,7 @@ export const en = {
   forms,
   gate,
   mail,
+  emailChange,
   passwordReset,
   activity: activitySentence,
   activityRepeated,

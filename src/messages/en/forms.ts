@@ -22,4 +22,5 @@ export const forms = {
   sameAsCurrent: () => 'Choose a password different from the current one.',
   chooseSession: () => 'Choose a session to end.',
   setupLinkIncomplete: () => 'This setup link is incomplete.',
+  linkIncomplete: () => 'This link is incomplete. Open it again from your mail.',
 } as const;
