@@ -195,8 +195,9 @@ export const schema = z.object({
     .optional(),
   MAIL_FROM: z
     .string()
-    // eslint-disable-next-line no-control-regex
     .regex(
+      // A header value: no control characters (no header injection through a line break).
+      // eslint-disable-next-line no-control-regex
       /^[^\u0000-\u001f\u007f]{3,320}$/,
       'must be an address such as "Keygate <keygate@example.com>"',
     )

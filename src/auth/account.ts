@@ -1,6 +1,6 @@
 import type { Db } from '../db/knex.ts';
 import { checkCurrentPassword } from './password-check.ts';
-import { afterPasswordChange } from './password-reset.ts';
+import { afterPasswordChange } from './after-password.ts';
 import { hashPassword } from './passwords.ts';
 import type { RequestOrigin } from './origin.ts';
 import type { User } from './users.ts';

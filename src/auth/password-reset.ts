@@ -1,11 +1,10 @@
 import crypto from 'node:crypto';
 import type { Db } from '../db/knex.ts';
-import { recordAuditEvent } from './audit.ts';
+import { afterPasswordReset } from './after-password.ts';
 import { associatedData, encrypt, type KeyRing } from './encryption.ts';
 import { PASSWORD_RESET_LIMITS } from './limits.ts';
-import { outboxRow, queueMail } from './outbox.ts';
+import { outboxRow } from './outbox.ts';
 import type { RequestOrigin } from './origin.ts';
-import { endUserSessions } from './sessions.ts';
 import { canonicalEmail, toUser, type User, type UserRow } from './users.ts';
 
 /**
@@ -188,75 +187,4 @@ export async function completePasswordReset(
     const { ended } = await afterPasswordReset(trx, { user, now: input.now, origin: input.origin });
     return { ok: true, user, endedSessions: ended };
   });
-}
-
-/**
- * Everything that follows a password reset by email, in the caller's transaction: every session
- * (and with it every gate cookie) ends, every other reset link dies, the account's password
- * throttling is cleared, and the event is audited and mailed. Whatever else a credential reset
- * must revoke (remembered browsers, OpenID grants) is added here.
- */
-export async function afterPasswordReset(
-  trx: Db,
-  input: { user: User; now: Date; origin: RequestOrigin },
-): Promise<{ ended: number; generation: number }> {
-  const { user, now, origin } = input;
-  const sessions = await endUserSessions(trx, user.id);
-  await trx('password_reset_tokens').where({ user_id: user.id }).delete();
-  await trx('auth_attempts')
-    .where({ kind: 'password', account_key: user.emailCanonical, succeeded: false })
-    .delete();
-  await recordAuditEvent(trx, {
-    event: 'password_reset',
-    userId: user.id,
-    ...origin,
-    details: { endedSessions: sessions.ended },
-    at: now,
-  });
-  await queueMail(trx, {
-    kind: 'password_reset_done',
-    to: user.email,
-    userId: user.id,
-    at: now,
-    origin,
-  });
-  return sessions;
-}
-
-/**
- * Everything that follows a change of password by the person (settings) or an administrator (a
- * temporary password), in the caller's transaction: the other sessions end (all of them when
- * `keepSid` is unset), reset links die, and the event is audited and mailed. Whatever else a
- * password change must revoke (remembered browsers, OpenID grants) is added here.
- */
-export async function afterPasswordChange(
-  trx: Db,
-  input: {
-    user: Pick<User, 'id' | 'email'>;
-    now: Date;
-    origin: RequestOrigin;
-    keepSid?: string;
-    /** An administrator's temporary password (its own audit event, written by the caller). */
-    byAdmin?: { actorId: string | null };
-  },
-): Promise<{ ended: number; generation: number }> {
-  const { user, now, origin } = input;
-  const sessions = await endUserSessions(trx, user.id, { keepSid: input.keepSid });
-  await trx('password_reset_tokens').where({ user_id: user.id }).delete();
-  if (!input.byAdmin)
-    await recordAuditEvent(trx, {
-      event: 'password_changed',
-      userId: user.id,
-      ...origin,
-      details: { endedSessions: sessions.ended },
-      at: now,
-    });
-  await queueMail(trx, {
-    kind: input.byAdmin ? 'password_set_by_admin' : 'password_changed',
-    to: user.email,
-    userId: user.id,
-    at: now,
-    origin,
-  });
-  return sessions;
 }

@@ -1,7 +1,7 @@
 import type { Db } from '../db/knex.ts';
 import { recordAuditEvent } from './audit.ts';
 import { generatePassword, hashPassword } from './passwords.ts';
-import { afterPasswordChange } from './password-reset.ts';
+import { afterPasswordChange } from './after-password.ts';
 import type { RequestOrigin } from './origin.ts';
 
 export type TemporaryPasswordResult =

@@ -75,6 +75,7 @@ export function createMailWorker(deps: {
 }): MailWorker {
   const { db, config, logger, clock, transport } = deps;
   let timer: NodeJS.Timeout | null = null;
+  let stopping = false;
   // Runs of one worker follow each other (a tick while a run is going waits for it).
   let chain: Promise<unknown> = Promise.resolve();
 
@@ -118,8 +119,22 @@ export function createMailWorker(deps: {
   async function run(): Promise<number> {
     let sent = 0;
     for (;;) {
+      if (stopping) return sent;
       const rows = await claimDue(db, new Date(clock.now()), MAIL_DELIVERY.batch);
-      for (const row of rows) if (await deliver(row)) sent++;
+      for (const [i, row] of rows.entries()) {
+        // Stopping: the claimed mails not yet tried go back to the queue at once.
+        if (stopping) {
+          await db('mail_outbox')
+            .whereIn(
+              'id',
+              rows.slice(i).map((r) => r.id),
+            )
+            .where({ status: 'sending' })
+            .update({ status: 'pending', claimed_until: null, attempts: db.raw('attempts - 1') });
+          return sent;
+        }
+        if (await deliver(row)) sent++;
+      }
       if (rows.length < MAIL_DELIVERY.batch) return sent;
     }
   }
@@ -145,6 +160,7 @@ export function createMailWorker(deps: {
       timer.unref();
     },
     async stop() {
+      stopping = true;
       if (timer) clearInterval(timer);
       timer = null;
       await chain.catch(() => undefined);
