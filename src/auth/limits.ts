@@ -73,8 +73,11 @@ export const PASSWORD_RESET_LIMITS = {
   perIp: 20,
   windowMs: 60 * 60_000,
 } as const;
-/** A pending password reset (after its link) lasts at most this long in the session. */
-export const PASSWORD_RESET_SESSION_MS = 15 * 60_000;
+/**
+ * A pending password reset (after its link) lasts at most this long in the session: the lifetime
+ * of a session without a sign-in (ANONYMOUS_SESSION_TTL_MS), which is what that session is.
+ */
+export const PASSWORD_RESET_SESSION_MS = ANONYMOUS_SESSION_TTL_MS;
 /** How long an email-change confirmation link works. */
 export const EMAIL_CHANGE_TTL_MS = 24 * 60 * 60_000;
 /** A device and IP not seen for this long is a new device (a notice mail). */

@@ -238,6 +238,16 @@ describe('password reset by email', () => {
     assert.equal((await createBrowser(t.app).get(link)).status, 404);
   });
 
+  it('#11 when a reset is left open longer than 10 minutes, then it ends and the link must be opened again', async () => {
+    const user = await makeUser(t.db);
+    const browser = await askForLink(user.email);
+    const link = linkIn(lastMailTo(user.email), 'reset');
+    await browser.get(link);
+    t.clock.advance(10 * 60_000 + 1000);
+    assert.equal((await browser.get('/password/reset')).headers.location, '/password/forgot');
+    assert.equal((await createBrowser(t.app).get(link)).status, 303, 'the link itself still works');
+  });
+
   it('#59 when the token in a link is malformed or unknown, then a 404 page, never a 500', async () => {
     for (const bad of ['x', 'A'.repeat(43), '%00', 'a'.repeat(500), '..%2F..%2Fetc']) {
       const response = await createBrowser(t.app).get(`/password/reset/${bad}`);
