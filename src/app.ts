@@ -22,6 +22,7 @@ import { enforceSessionTimeouts } from './middleware/session/timeouts.ts';
 import { paths } from './paths.ts';
 import { adminAppClientRoutes } from './routes/admin-app-client.ts';
 import { adminAppsRoutes } from './routes/admin-apps.ts';
+import { adminUserEmailRoutes } from './routes/admin-user-email.ts';
 import { adminUserGroupsRoutes } from './routes/admin-user-groups.ts';
 import { adminUserRoutes } from './routes/admin-user.ts';
 import { authzRoutes } from './routes/authz.ts';
@@ -34,6 +35,8 @@ import { healthRoutes } from './routes/health.ts';
 import { createOidc } from './oidc/handle.ts';
 import { oidcInteractionRoutes } from './routes/oidc-interactions.ts';
 import { homeRoutes } from './routes/home.ts';
+import { emailSettingsRoutes } from './routes/email-settings.ts';
+import { passwordResetRoutes } from './routes/password-reset.ts';
 import { recoveryCodesSettingsRoutes } from './routes/recovery-codes-settings.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { setupRoutes } from './routes/setup.ts';
@@ -73,6 +76,8 @@ export function createApp(deps: AppDeps): Express {
   app.locals.appName = config.appName;
   app.locals.baseUrl = config.baseUrl;
   app.locals.format = format;
+  // Without a way to send mail (production, no SMTP_URL), "Forgot your password?" says to ask an admin.
+  app.locals.resetByEmail = config.mail.transport !== 'off';
 
   // Forward-auth answers proxies first: no session, no cookie, no bcrypt, its own lean context.
   app.use(authzRoutes(deps));
@@ -119,7 +124,9 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(signInRoutes(deps));
   app.use(signInCodeRoutes(deps));
+  app.use(passwordResetRoutes(deps));
   app.use(confirmRoutes(deps));
+  app.use(emailSettingsRoutes(deps));
   app.use(settingsRoutes(deps));
   app.use(twoFactorSettingsRoutes(deps));
   app.use(recoveryCodesSettingsRoutes(deps));
@@ -128,6 +135,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(adminUsersRoutes(deps));
   app.use(adminUserRoutes(deps));
   app.use(adminUserGroupsRoutes(deps));
+  app.use(adminUserEmailRoutes(deps));
   app.use(adminAppsRoutes(deps));
   app.use(adminAppClientRoutes(deps));
   app.use(gatePagesRoutes(deps));

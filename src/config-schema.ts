@@ -58,6 +58,37 @@ const encryptionKey = z.string().transform((text, ctx) => {
   return key;
 });
 
+/** The security notifications an operator can turn off one by one (README, "Email"). */
+export const NOTIFICATION_KINDS = [
+  'new_device',
+  'wrong_second_factor',
+  'two_factor_changes',
+  'recovery_codes',
+  'password_changes',
+  'email_changes',
+  'lockout',
+] as const;
+export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
+
+const notifications = z.string().transform((text, ctx): NotificationKind[] => {
+  const value = text.trim().toLowerCase();
+  if (value === 'all') return [...NOTIFICATION_KINDS];
+  if (value === 'none') return [];
+  const parts = value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+  const unknown = parts.find((part) => !(NOTIFICATION_KINDS as readonly string[]).includes(part));
+  if (unknown !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be all, none, or a comma-separated list of ${NOTIFICATION_KINDS.join(', ')}`,
+    });
+    return z.NEVER;
+  }
+  return parts as NotificationKind[];
+});
+
 export const schema = z.object({
   NODE_ENV: z
     .enum(['development', 'production', 'test'], {
@@ -161,6 +192,25 @@ export const schema = z.object({
   AUDIT_RETENTION: duration('from 30d to 3650d', 30 * 86_400_000, 3650 * 86_400_000).default(
     365 * 86_400_000,
   ),
+  // Unset: mails are printed to the terminal in development; in production, reset by email is off.
+  SMTP_URL: z
+    .string()
+    .regex(
+      /^smtps?:\/\/[^\s]+$/,
+      'must be an smtp:// or smtps:// URL such as smtps://user:pass@mail.example.com:465',
+    )
+    .optional(),
+  MAIL_FROM: z
+    .string()
+    .regex(
+      // A header value: no control characters (no header injection through a line break).
+      // eslint-disable-next-line no-control-regex
+      /^[^\u0000-\u001f\u007f]{3,320}$/,
+      'must be an address such as "Keygate <keygate@example.com>"',
+    )
+    .optional(),
+  PASSWORD_RESET_TTL: duration('from 5m to 24h', 300_000, 86_400_000).default(3_600_000),
+  NOTIFICATIONS: notifications.default([...NOTIFICATION_KINDS]),
   DB_STATEMENT_TIMEOUT: duration('from 1s to 10m', 1000, 600_000).default(10_000),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {

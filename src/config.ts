@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { KeyRing } from './auth/encryption.ts';
-import { KEY_HINT, parseEncryptionKey, schema } from './config-schema.ts';
+import { KEY_HINT, parseEncryptionKey, schema, type NotificationKind } from './config-schema.ts';
 import { ROOT } from './dirs.ts';
 
 /**
@@ -51,6 +51,19 @@ export interface Config {
   readonly logFormat: 'pretty' | 'json' | null;
   /** The Prometheus metrics listener (GET /metrics), or null when off (the default). */
   readonly metrics: { readonly port: number; readonly host: string } | null;
+  /**
+   * How mail leaves: over SMTP, printed to the terminal (development without SMTP_URL), or not at
+   * all (production without SMTP_URL: reset by email is off). `from` is MAIL_FROM.
+   */
+  readonly mail: {
+    readonly transport: 'smtp' | 'console' | 'off';
+    readonly smtpUrl: string | null;
+    readonly from: string;
+  };
+  /** How long a password reset link works. */
+  readonly passwordResetTtlMs: number;
+  /** The security notifications that are sent (NOTIFICATIONS). */
+  readonly notifications: ReadonlySet<NotificationKind>;
   /** Things worth one log line at boot (generated development secrets). */
   readonly notes: readonly string[];
 }
@@ -58,6 +71,7 @@ export interface Config {
 export class ConfigError extends Error {}
 
 export { CONFIG_VARIABLES, parseDuration, parseEncryptionKey } from './config-schema.ts';
+export type { NotificationKind } from './config-schema.ts';
 
 /** Reads a secret from DATA_DIR, or creates it there (mode 0600) on first use. */
 function developmentSecret(dataDir: string, file: string, make: () => string, notes: string[]) {
@@ -140,6 +154,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `AUTH_COOKIE_DOMAIN must contain BASE_URL's host (${new URL(baseUrl).hostname} is not under ${cookieDomain})`,
     );
   }
+  const smtpUrl = values.SMTP_URL ?? null;
+  const transport = smtpUrl ? 'smtp' : isProduction ? 'off' : 'console';
+  if (transport === 'off')
+    notes.push('SMTP_URL is not set: password reset by email and security notifications are off');
+  const mailFrom = values.MAIL_FROM ?? `${values.APP_NAME} <noreply@${new URL(baseUrl).hostname}>`;
   return Object.freeze({
     isProduction,
     appName: values.APP_NAME,
@@ -177,6 +196,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       values.METRICS_PORT === undefined
         ? null
         : Object.freeze({ port: values.METRICS_PORT, host: values.METRICS_HOST }),
+    mail: Object.freeze({ transport, smtpUrl, from: mailFrom }),
+    passwordResetTtlMs: values.PASSWORD_RESET_TTL,
+    notifications: new Set(values.NOTIFICATIONS) as ReadonlySet<NotificationKind>,
     notes: Object.freeze(notes),
   });
 }
@@ -188,6 +210,6 @@ export function isUnderDomain(hostname: string, domain: string): boolean {
 }
 
 function redactIfSecret(name: string, value: unknown): string {
-  if (/SECRET|KEY|DATABASE_URL/.test(name)) return '…redacted…';
+  if (/SECRET|KEY|DATABASE_URL|SMTP_URL/.test(name)) return '…redacted…';
   return String(value);
 }

@@ -81,6 +81,18 @@ declare module 'express-session' {
       /** Whether the code form offers "don't ask for a code on this browser" (see sign-in.ts). */
       trustOffered?: boolean;
     };
+    /**
+     * A password reset after its link (routes/password-reset.ts): the token's row, never the
+     * token; `ref` names this reset's code step for its limit; `codeVerified` once the code step
+     * (2FA accounts) is done.
+     */
+    passwordReset: {
+      ref: string;
+      tokenId: string;
+      userId: string;
+      startedAt: number;
+      codeVerified: boolean;
+    };
     /** 2FA enrolment in progress: the new secret, encrypted, until a first code confirms it. */
     enrolment: { secret: string; startedAt: number; failures: number };
     /** The OpenID grants apps received through this session: they end when it signs out. */

@@ -32,6 +32,16 @@ export const paths = {
   adminApp: '/admin/apps/:id',
   adminUserGroups: '/admin/users/:id/groups',
   adminUserGroupRemove: '/admin/users/:id/groups/remove',
+  forgotPassword: '/password/forgot',
+  /** A reset link is `/password/reset/<token>`; it moves the token into the session and on here. */
+  passwordReset: '/password/reset',
+  passwordResetLink: '/password/reset',
+  passwordResetCode: '/password/reset-2fa',
+  passwordResetRecovery: '/password/reset-recovery',
+  email: '/settings/email',
+  /** A confirmation link is `/settings/email/confirm/<token>`. */
+  emailConfirmLink: '/settings/email/confirm',
+  adminUserEmail: '/admin/users/:id/email',
   setup: '/setup',
   /** Forward-auth (contract: proxies' snippets rely on these two names). */
   authz: '/api/authz',

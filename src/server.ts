@@ -8,6 +8,8 @@ import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { openDatabaseServer } from './db/database.ts';
 import { createDb, migrateToLatest } from './db/knex.ts';
+import { transportFor } from './mail/transport.ts';
+import { createMailWorker } from './mail/worker.ts';
 import { chooseLogFormat, createLogger, prettyDestination } from './logger.ts';
 import { startMetricsServer } from './metrics.ts';
 import { createSessionMiddleware } from './middleware/session/setup.ts';
@@ -124,11 +126,14 @@ async function main() {
         attemptsMs: config.attemptRetentionMs,
         auditMs: config.auditRetentionMs,
       });
-      if (
-        report.sessions + report.trustedBrowsers + report.attempts + report.audit + report.oidc >
-        0
-      )
-        logger.info(report, 'pruned old records');
+      const removed =
+        report.sessions +
+        report.trustedBrowsers +
+        report.attempts +
+        report.audit +
+        report.oidc +
+        report.mail;
+      if (removed > 0) logger.info(report, 'pruned old records');
     } catch (error) {
       logger.warn({ err: error }, 'pruning failed; will try again');
     }
@@ -136,6 +141,13 @@ async function main() {
   void prune();
   const pruneTimer = setInterval(() => void prune(), config.pruneIntervalMs);
   pruneTimer.unref();
+
+  // Mail goes out from the outbox in the background (src/mail/worker.ts); none when mail is off.
+  const transport = transportFor(config);
+  const mailWorker = transport
+    ? createMailWorker({ db, config, logger, clock: systemClock, transport })
+    : null;
+  mailWorker?.start();
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -157,6 +169,7 @@ async function main() {
     });
     metricsServer?.close();
     metricsServer?.closeAllConnections();
+    await mailWorker?.stop();
     await sessions.close();
     await db.destroy();
     await database.stop();

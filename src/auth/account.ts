@@ -1,9 +1,7 @@
 import type { Db } from '../db/knex.ts';
-import { recordAuditEvent } from './audit.ts';
 import { checkCurrentPassword } from './password-check.ts';
+import { afterPasswordChange } from './after-password.ts';
 import { hashPassword } from './passwords.ts';
-import { endUserSessions } from './sessions.ts';
-import { forgetTrustedBrowsers } from './trusted-browsers.ts';
 import type { RequestOrigin } from './origin.ts';
 import type { User } from './users.ts';
 
@@ -13,7 +11,7 @@ export type ChangePasswordResult =
 
 /**
  * Changes a password after checking the current one (ASVS 6.2.3), clears a "must change" flag,
- * and ends every other session of the user (ASVS 7.4.3) and forgets every trusted browser.
+ * and ends every other session of the user (ASVS 7.4.3) with the rest of afterPasswordChange.
  */
 export async function changePassword(
   db: Db,
@@ -43,19 +41,7 @@ export async function changePassword(
     await trx('users')
       .where({ id: user.id })
       .update({ password_hash: passwordHash, must_change_password: false, updated_at: now });
-    const { ended, generation } = await endUserSessions(trx, user.id, {
-      keepSid: input.keepSid,
-      reason: 'password_changed',
-    });
-    await forgetTrustedBrowsers(trx, user.id);
-    await recordAuditEvent(trx, {
-      event: 'password_changed',
-      userId: user.id,
-      ...origin,
-      details: { endedSessions: ended },
-      at: now,
-    });
-    return { ended, generation };
+    return afterPasswordChange(trx, { user, now, origin, keepSid: input.keepSid });
   });
   return { ok: true, endedSessions: sessions.ended, generation: sessions.generation };
 }

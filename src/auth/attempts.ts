@@ -94,18 +94,23 @@ export async function settleAttempt(
 }
 
 /**
- * An attempt row and an audit event in one INSERT statement: one round trip. `also`: one more
- * INSERT of the same moment, folded into the same statement (a trusted browser, see markSignIn).
+ * An attempt row and an audit event in one INSERT statement: one round trip. `also` (a trusted
+ * browser, see markSignIn) and `mail` (an outbox row) are more INSERTs of the same moment, folded
+ * into the same statement.
  */
 export async function recordAttemptAndEvent(
   db: Db,
   attempt: AttemptRow,
   event: AuditEvent,
-  also?: Knex.QueryBuilder,
+  also?: Knex.QueryBuilder | null,
+  mail?: Knex.QueryBuilder | null,
 ): Promise<void> {
-  await db.raw(also ? 'WITH attempt AS (?), also AS (?) ?' : 'WITH attempt AS (?) ?', [
+  // Each optional insert is one more CTE of the same statement (still one round trip).
+  const extras = [also, mail].filter((q): q is Knex.QueryBuilder => !!q);
+  const ctes = ['attempt AS (?)', ...extras.map((_q, i) => `extra${i} AS (?)`)].join(', ');
+  await db.raw(`WITH ${ctes} ?`, [
     db('auth_attempts').insert(attempt),
-    ...(also ? [also] : []),
+    ...extras,
     db('audit_events').insert(auditEventRow(event)),
   ]);
 }

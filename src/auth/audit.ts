@@ -17,6 +17,8 @@ export type AuditEventName =
   | 'reauthenticated'
   | 'two_factor_reset_by_admin'
   | 'password_changed'
+  | 'password_reset'
+  | 'email_changed'
   | 'user_deactivated'
   | 'user_reactivated'
   | 'role_changed'

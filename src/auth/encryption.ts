@@ -30,6 +30,8 @@ export const associatedData = {
   oidcClientSecret: (clientId: string) => `oidc-client-secret:${clientId}`,
   /** A client secret just made, kept in the admin's session until it is shown once. */
   freshClientSecret: (userId: string) => `fresh-client-secret:${userId}`,
+  /** A link's token (password reset, email confirmation) in a mail waiting in the outbox. */
+  mailToken: (kind: string, canonicalAddress: string) => `mail-token:${kind}:${canonicalAddress}`,
 } as const;
 
 const VERSION = 'v1';

@@ -6,6 +6,7 @@
  */
 import type { Db } from '../db/knex.ts';
 import { recordAuditEvent } from './audit.ts';
+import { queueMailFor } from './outbox.ts';
 import { associatedData, decrypt, encrypt, type KeyRing } from './encryption.ts';
 import { ENROLMENT_MAX_FAILURES, ENROLMENT_TIMEOUT_MS } from './limits.ts';
 import { makeRecoveryCodes, storeRecoveryCodes } from './recovery-codes.ts';
@@ -133,6 +134,12 @@ export async function enableTwoFactor(
       userId: input.userId,
       ...input.origin,
       at: input.now,
+    });
+    await queueMailFor(trx, {
+      kind: 'two_factor_enabled',
+      userId: input.userId,
+      at: input.now,
+      origin: input.origin,
     });
     return { ok: true, recoveryCodes: set.codes, generation, endedSessions: ended } as const;
   });

@@ -78,3 +78,40 @@ export const OIDC_LIMITS = {
   /** How often a running instance looks for a signing key rotated by another one. */
   keyReloadMs: 60_000,
 } as const;
+
+/**
+ * Password reset requests ("Forgot your password?"), counted in auth_attempts per address typed
+ * (known or not, so the limit says nothing about who exists) and per IP.
+ */
+export const PASSWORD_RESET_LIMITS = {
+  perAddress: 3,
+  perIp: 20,
+  windowMs: 60 * 60_000,
+} as const;
+/**
+ * A pending password reset (after its link) lasts at most this long in the session: the lifetime
+ * of a session without a sign-in (ANONYMOUS_SESSION_TTL_MS), which is what that session is.
+ */
+export const PASSWORD_RESET_SESSION_MS = ANONYMOUS_SESSION_TTL_MS;
+/** How long an email-change confirmation link works. */
+export const EMAIL_CHANGE_TTL_MS = 24 * 60 * 60_000;
+/** A device and IP not seen for this long is a new device (a notice mail). */
+export const NEW_DEVICE_WINDOW_MS = 30 * 86_400_000;
+/** "Password right, code wrong" mails: at most one in this time per account. */
+export const WRONG_SECOND_FACTOR_MAIL_INTERVAL_MS = 60 * 60_000;
+
+/** The mail worker (src/mail/worker.ts). */
+export const MAIL_DELIVERY = {
+  /** How often the outbox is looked at. */
+  pollMs: 5_000,
+  /** Mails claimed at once by one worker. */
+  batch: 20,
+  /** A claimed mail whose worker died is claimed again after this. */
+  claimMs: 5 * 60_000,
+  /** Retries: 30 s, doubling, at most an hour apart; after the last try a mail is "failed". */
+  firstRetryMs: 30_000,
+  maxRetryMs: 60 * 60_000,
+  maxAttempts: 10,
+  /** Sent, failed and skipped mails are kept this long (then pruned with the other records). */
+  retentionMs: 7 * 86_400_000,
+} as const;

@@ -2,7 +2,8 @@ import type { Db } from '../db/knex.ts';
 import { settleAttempt } from './attempts.ts';
 import { bcryptCostOf, hashPassword, verifyPasswordUniformly } from './passwords.ts';
 import type { RequestOrigin } from './origin.ts';
-import { reservePasswordAttempt } from './throttle.ts';
+import { PASSWORD_LIMITS, reservePasswordAttempt } from './throttle.ts';
+import { queueMail } from './outbox.ts';
 import type { User } from './users.ts';
 import { countPasswordCheck } from '../metrics.ts';
 
@@ -75,6 +76,21 @@ export async function checkCurrentPassword(
     await settleAttempt(db, reservation.attemptId, outcome);
   }
   countPasswordCheck(input.purpose, ok ? 'success' : 'failure');
+  // This failure is the one that locks the account (ids are handed out in order, so exactly one
+  // attempt sees the failures before it one short of the limit): its owner is told.
+  if (
+    reason === 'wrong_password' &&
+    user &&
+    reservation.accountFailures === PASSWORD_LIMITS.accountFailures - 1
+  )
+    await queueMail(db, {
+      kind: 'account_locked',
+      to: user.email,
+      userId: user.id,
+      at: now,
+      origin,
+      data: { what: 'password' },
+    });
   if (!ok) return { ok: false, reason: reason!, triesLeft: reservation.triesLeft };
   if (input.purpose === 'sign_in') await rehashAtConfiguredCost(db, user, input);
   return { ok: true, user };

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import bcrypt from 'bcrypt';
 import type { Db } from '../db/knex.ts';
 import { recordAuditEvent } from './audit.ts';
+import { queueMailFor } from './outbox.ts';
 import { associatedData, decrypt, encrypt, type KeyRing } from './encryption.ts';
 import { FRESH_CODES_TIMEOUT_MS } from './limits.ts';
 import type { RequestOrigin } from './origin.ts';
@@ -155,6 +156,12 @@ export async function regenerateRecoveryCodes(
       userId: input.userId,
       ...input.origin,
       at: input.now,
+    });
+    await queueMailFor(trx, {
+      kind: 'recovery_codes_regenerated',
+      userId: input.userId,
+      at: input.now,
+      origin: input.origin,
     });
   });
   return set.codes;

@@ -1,6 +1,7 @@
 import type { Db } from '../db/knex.ts';
 import { OIDC_LIMITS } from './limits.ts';
 import { dropExpiredSigningKeys } from './oidc-keys.ts';
+import { MAIL_DELIVERY } from './limits.ts';
 
 export interface Retention {
   /** Attempt rows are needed for limits (at most 30 days back, for "known addresses"). */
@@ -17,6 +18,8 @@ export interface PruneReport {
   audit: number;
   /** The OpenID provider's expired codes, tokens, sessions and grants. */
   oidc: number;
+  /** Outbox rows past MAIL_DELIVERY.retentionMs, and expired reset and email-change tokens. */
+  mail: number;
 }
 
 const BATCH = 5000;
@@ -41,8 +44,9 @@ async function deleteInBatches(
 
 /**
  * Removes expired sessions (Keygate's and the OpenID provider's, with its codes and tokens), the
- * signing keys nothing valid was signed with any more, expired trusted browsers, and attempts and audit events past their
- * retention.
+ * signing keys nothing valid was signed with any more, expired trusted browsers, attempts and
+ * audit events past their retention, old outbox rows (in any state: a mail that could not go out
+ * in a week is not worth sending) and expired reset and email-change tokens.
  */
 export async function pruneOldRecords(
   db: Db,
@@ -68,6 +72,16 @@ export async function pruneOldRecords(
       'created_at',
       new Date(now.getTime() - retention.auditMs),
     ),
+    mail:
+      (await deleteInBatches(
+        db,
+        'mail_outbox',
+        'id',
+        'created_at',
+        new Date(now.getTime() - MAIL_DELIVERY.retentionMs),
+      )) +
+      (await deleteInBatches(db, 'password_reset_tokens', 'id', 'expires_at', now)) +
+      (await deleteInBatches(db, 'email_change_tokens', 'id', 'expires_at', now)),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Db } from '../db/knex.ts';
 import { ACCOUNT_SECOND_FACTOR_MAX_FAILURES, ACCOUNT_SECOND_FACTOR_WINDOW_MS } from './limits.ts';
 import { sinceLastSignInColumns, sinceLastSignInFrom, type SinceLastSignIn } from './sign-in.ts';
+import type { RequestOrigin } from './origin.ts';
 import type { User } from './users.ts';
 
 /**
@@ -53,7 +54,7 @@ export interface Limits {
  */
 export async function readLimits(
   trx: Db,
-  input: { user: User; pendingRef: string | null; now: Date },
+  input: { user: User; pendingRef: string | null; now: Date; origin: RequestOrigin },
   options: { include: 'limits' | 'notices' },
 ): Promise<Limits> {
   const { user, pendingRef, now } = input;
@@ -66,12 +67,13 @@ export async function readLimits(
       locking_failure: lockingFailure(trx, user.id, now),
     })
     .fromRaw('(SELECT 1) AS one');
-  if (withNotices) query.select(sinceLastSignInColumns(trx, user, pendingRef));
+  if (withNotices) query.select(sinceLastSignInColumns(trx, user, pendingRef, input));
   const row = (await query) as {
     pending_failures: string | number;
     locking_failure: Date | null;
     failed_second_steps?: string | number;
     reset_by_admin?: boolean;
+    new_device?: boolean;
   };
   return {
     pendingFailures: Number(row.pending_failures),

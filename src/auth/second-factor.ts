@@ -4,10 +4,12 @@ import { attemptRow, type AttemptReason } from './attempts.ts';
 import { recordAuditEvent } from './audit.ts';
 import { checkCode, type SecondFactorMethod } from './code-check.ts';
 import type { KeyRing } from './encryption.ts';
-import { PENDING_MAX_FAILURES } from './limits.ts';
+import { PENDING_MAX_FAILURES, WRONG_SECOND_FACTOR_MAIL_INTERVAL_MS } from './limits.ts';
+import { queueMail, queueMailUnlessRecent } from './outbox.ts';
+import { countUnusedRecoveryCodes } from './recovery-codes.ts';
 import type { RequestOrigin } from './origin.ts';
 import { readLimits } from './second-factor-limits.ts';
-import { markSignIn, type SinceLastSignIn } from './sign-in.ts';
+import { markSignIn, newDeviceMail, type SinceLastSignIn } from './sign-in.ts';
 import { parseTotpCode } from './totp.ts';
 import {
   mayTrustBrowser,
@@ -56,6 +58,11 @@ export interface SecondFactorInput {
    * a right code also marks the sign-in, in the same transaction (see markSignIn).
    */
   pendingRef: string | null;
+  /**
+   * What the pending step is for (with `pendingRef`): a sign-in (the default), or a password
+   * reset by email, whose code step has the same limits and counters but signs nobody in.
+   */
+  during?: 'sign_in' | 'password_reset';
   origin: RequestOrigin;
   now: Date;
   keys: KeyRing;
@@ -86,7 +93,14 @@ export async function verifySecondFactor(
     if (!user || !user.isActive || !user.totpEnabledAt)
       return { ok: false, reason: 'not_enrolled' };
     const checked = { ...input, user };
+    const signingIn = input.pendingRef !== null && (input.during ?? 'sign_in') === 'sign_in';
 
+    const mailTo = (account: User) => ({
+      to: account.email,
+      userId: account.id,
+      at: now,
+      origin,
+    });
     const attempt = (succeeded: boolean, reason: AttemptReason | null) =>
       attemptRow({
         kind: 'second_factor',
@@ -101,7 +115,7 @@ export async function verifySecondFactor(
       await trx('auth_attempts').insert(attempt(succeeded, reason));
     };
 
-    const limits = await readLimits(trx, checked, { include: 'notices' });
+    const limits = await readLimits(trx, checked, { include: signingIn ? 'notices' : 'limits' });
     if (input.pendingRef && limits.pendingFailures >= PENDING_MAX_FAILURES) {
       await record(false, 'pending_exhausted');
       return { ok: false, reason: 'pending_exhausted' };
@@ -111,11 +125,19 @@ export async function verifySecondFactor(
       return { ok: false, reason: 'locked', lockedUntil: limits.lockedUntil };
     }
 
-    const outcome = await checkCode(trx, checked);
+    // Only a sign-in's code sets the last sign-in time (see checkCode).
+    const outcome = await checkCode(trx, {
+      ...checked,
+      pendingRef: signingIn ? input.pendingRef : null,
+    });
     // Our own fault (a key that cannot decrypt), not the person's: not counted against them.
     if (!outcome.ok && outcome.reason === 'unavailable')
       return { ok: false, reason: 'unavailable' };
-    if (outcome.ok && input.pendingRef !== null) {
+    if (outcome.ok && outcome.method === 'recovery_code') {
+      const left = await countUnusedRecoveryCodes(trx, user.id);
+      await queueMail(trx, { ...mailTo(user), kind: 'recovery_code_used', data: { left } });
+    }
+    if (outcome.ok && signingIn) {
       const trust = input.trustBrowser;
       const trustBrowser = trust && mayTrustBrowser(trust.rules, user) ? trust.row : undefined;
       await markSignIn(trx, user, {
@@ -126,6 +148,7 @@ export async function verifySecondFactor(
         lastSignIn: outcome.method === 'totp' ? 'set_by_caller' : 'set_here',
         attempt: attempt(true, null),
         ...(trustBrowser ? { trustBrowser } : {}),
+        mail: newDeviceMail(user, limits.sinceLastSignIn, { now, origin }),
       });
       return {
         ...outcome,
@@ -137,9 +160,24 @@ export async function verifySecondFactor(
     await record(outcome.ok, outcome.ok ? null : outcome.reason);
     if (outcome.ok) return { ...outcome, user };
 
+    // Password right, code wrong (ASVS 6.3.5): a mail, at most one an hour (under the row lock).
+    if (signingIn)
+      await queueMailUnlessRecent(
+        trx,
+        { ...mailTo(user), kind: 'wrong_second_factor' },
+        WRONG_SECOND_FACTOR_MAIL_INTERVAL_MS,
+      );
     // Tell the caller when this failure used up the pending sign-in or locked the account.
     const after = await readLimits(trx, checked, { include: 'limits' });
-    if (after.lockedUntil) return { ok: false, reason: 'locked', lockedUntil: after.lockedUntil };
+    if (after.lockedUntil) {
+      // This failure locked it (a locked account's attempts are refused before the check).
+      await queueMail(trx, {
+        ...mailTo(user),
+        kind: 'account_locked',
+        data: { what: 'second_factor' },
+      });
+      return { ok: false, reason: 'locked', lockedUntil: after.lockedUntil };
+    }
     const driftMinutes = outcome.driftMinutes;
     if (input.pendingRef && after.pendingFailures >= PENDING_MAX_FAILURES)
       return { ok: false, reason: 'pending_exhausted', driftMinutes };
@@ -190,7 +228,7 @@ async function auditOutcome(db: Db, input: SecondFactorInput, result: SecondFact
   await recordAuditEvent(db, {
     ...base,
     event: result.reason === 'locked' ? 'second_factor_locked' : 'second_factor_failed',
-    details: { during: input.pendingRef ? 'sign_in' : 'confirmation' },
+    details: { during: input.pendingRef ? (input.during ?? 'sign_in') : 'confirmation' },
   });
   if (result.driftMinutes) {
     await recordAuditEvent(db, {

@@ -1,7 +1,9 @@
 import type { Db } from '../db/knex.ts';
 import { countSignIn } from '../metrics.ts';
 import { recordAttemptAndEvent, type AttemptRow } from './attempts.ts';
-import { auditEventRow, recordAuditEvent, type AuditEvent } from './audit.ts';
+import { auditEventRow, type AuditEvent } from './audit.ts';
+import { NEW_DEVICE_WINDOW_MS } from './limits.ts';
+import { outboxRow, type OutboxMail } from './outbox.ts';
 import { checkCurrentPassword } from './password-check.ts';
 import type { RequestOrigin } from './origin.ts';
 import {
@@ -44,15 +46,38 @@ export interface SinceLastSignIn {
   /** Second steps failed after a right password, in other sign-ins than this one (ASVS 6.3.5). */
   failedSecondSteps: number;
   resetByAdmin: boolean;
+  /**
+   * No sign-in of this account from this IP with this browser (user agent) in the last 30 days,
+   * and it has signed in before: a notice mail is due.
+   */
+  newDevice: boolean;
 }
 
 /**
  * The two facts as select columns, so the caller can read them in a statement it runs anyway
  * (a sign-in's database round trips are part of its cost). `pendingRef`: this sign-in's own.
+ * The new-device check is one of them, so an ordinary sign-in costs no statement for it.
  */
-export function sinceLastSignInColumns(db: Db, user: User, pendingRef: string) {
+export function sinceLastSignInColumns(
+  db: Db,
+  user: User,
+  pendingRef: string,
+  seen: { origin: RequestOrigin; now: Date },
+) {
   const since = user.lastSignInAt ?? user.createdAt;
   return [
+    db.raw(
+      `(? AND NOT EXISTS (SELECT 1 FROM audit_events
+         WHERE user_id = ? AND event = 'sign_in' AND created_at > ? AND ip = ?
+           AND user_agent IS NOT DISTINCT FROM ?)) AS new_device`,
+      [
+        user.lastSignInAt !== null,
+        user.id,
+        new Date(seen.now.getTime() - NEW_DEVICE_WINDOW_MS),
+        seen.origin.ip || null,
+        auditEventRow({ event: 'sign_in', userAgent: seen.origin.userAgent }).user_agent,
+      ],
+    ),
     db.raw(
       `(SELECT count(*) FROM auth_attempts
          WHERE user_id = ? AND kind = 'second_factor' AND succeeded = false
@@ -70,19 +95,32 @@ export function sinceLastSignInColumns(db: Db, user: User, pendingRef: string) {
 export function sinceLastSignInFrom(row: {
   failed_second_steps?: string | number;
   reset_by_admin?: boolean;
+  new_device?: boolean;
 }): SinceLastSignIn {
   return {
     failedSecondSteps: Number(row.failed_second_steps ?? 0),
     resetByAdmin: Boolean(row.reset_by_admin),
+    newDevice: Boolean(row.new_device),
   };
 }
 
 /** How a completed sign-in's second step went, as the audit event and the metrics name it. */
 export type SignInMethod = 'password' | 'totp' | 'recovery_code' | 'trusted_browser';
 
+/** The notice of a sign-in from a new device, if one is due. */
+export function newDeviceMail(
+  user: User,
+  since: SinceLastSignIn | undefined,
+  at: { now: Date; origin: RequestOrigin },
+): OutboxMail | undefined {
+  if (!since?.newDevice) return undefined;
+  return { kind: 'new_device', to: user.email, userId: user.id, at: at.now, origin: at.origin };
+}
+
 /**
  * Records a completed sign-in: the last sign-in time (unless the caller's own UPDATE set it) and
- * the audit event, with the caller's attempt row (if any) and a newly trusted browser (if any) in
+ * the audit event, with the caller's attempt row (if any), a newly trusted browser (if any) and a
+ * notice mail (if one is due) in
  * the same INSERT statement.
  */
 export async function markSignIn(
@@ -97,6 +135,7 @@ export async function markSignIn(
     attempt?: AttemptRow;
     /** "Don't ask for a code on this browser" was ticked (only with `attempt`: a code step). */
     trustBrowser?: TrustedBrowserRow;
+    mail?: OutboxMail;
   },
 ): Promise<void> {
   countSignIn(input.method);
@@ -110,11 +149,12 @@ export async function markSignIn(
     details: { method: input.method, ...(input.trustBrowser ? { trustedBrowser: true } : {}) },
     at: input.now,
   };
-  const trusted = input.trustBrowser
-    ? db('trusted_browsers').insert(input.trustBrowser)
-    : undefined;
-  if (input.attempt) await recordAttemptAndEvent(db, input.attempt, event, trusted);
-  else await recordAuditEvent(db, event);
+  const trusted = input.trustBrowser ? db('trusted_browsers').insert(input.trustBrowser) : null;
+  const mail = input.mail ? db('mail_outbox').insert(outboxRow(input.mail)) : null;
+  if (input.attempt) await recordAttemptAndEvent(db, input.attempt, event, trusted, mail);
+  else if (mail)
+    await db.raw('WITH mail AS (?) ?', [mail, db('audit_events').insert(auditEventRow(event))]);
+  else await db('audit_events').insert(auditEventRow(event));
 }
 
 /**
@@ -128,10 +168,17 @@ export async function completePasswordSignIn(
   origin: RequestOrigin,
 ): Promise<SinceLastSignIn> {
   const row = (await db
-    .first(sinceLastSignInColumns(db, user, ''))
+    .first(sinceLastSignInColumns(db, user, '', { origin, now }))
     .fromRaw('(SELECT 1) AS one')) as Parameters<typeof sinceLastSignInFrom>[0];
-  await markSignIn(db, user, { now, origin, method: 'password', lastSignIn: 'set_here' });
-  return sinceLastSignInFrom(row);
+  const since = sinceLastSignInFrom(row);
+  await markSignIn(db, user, {
+    now,
+    origin,
+    method: 'password',
+    lastSignIn: 'set_here',
+    mail: newDeviceMail(user, since, { now, origin }),
+  });
+  return since;
 }
 
 /**
@@ -157,7 +204,7 @@ export async function completeTrustedBrowserSignIn(
     const row = (await trx('users')
       .where({ id: input.user.id })
       .forUpdate()
-      .first('*', ...sinceLastSignInColumns(trx, input.user, ''))) as
+      .first('*', ...sinceLastSignInColumns(trx, input.user, '', { origin, now }))) as
       (UserRow & Parameters<typeof sinceLastSignInFrom>[0]) | undefined;
     const user = row ? toUser(row) : null;
     if (!user || !mayTrustBrowser(input.rules, user)) return { ok: false } as const;

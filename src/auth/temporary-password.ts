@@ -1,8 +1,7 @@
 import type { Db } from '../db/knex.ts';
 import { recordAuditEvent } from './audit.ts';
 import { generatePassword, hashPassword } from './passwords.ts';
-import { endUserSessions } from './sessions.ts';
-import { forgetTrustedBrowsers } from './trusted-browsers.ts';
+import { afterPasswordChange } from './after-password.ts';
 import type { RequestOrigin } from './origin.ts';
 
 export type TemporaryPasswordResult =
@@ -35,10 +34,14 @@ export async function setTemporaryPassword(
     const updated = await trx('users')
       .where({ id: input.userId })
       .update({ password_hash: passwordHash, must_change_password: true, updated_at: input.now })
-      .returning('id');
+      .returning(['id', 'email']);
     if (updated.length === 0) return { ok: false, reason: 'not_found' } as const;
-    const { ended } = await endUserSessions(trx, input.userId, { reason: 'password_changed' });
-    await forgetTrustedBrowsers(trx, input.userId);
+    const { ended } = await afterPasswordChange(trx, {
+      user: { id: input.userId, email: String(updated[0]!.email) },
+      now: input.now,
+      origin: input.origin,
+      byAdmin: { actorId: input.actorId },
+    });
     await recordAuditEvent(trx, {
       event: 'temporary_password_set',
       userId: input.userId,

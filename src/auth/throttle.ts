@@ -39,6 +39,8 @@ export interface PasswordReservation {
   highestStoredCost: number | null;
   /** Failures this account may still have from this address before sign-in is paused. */
   triesLeft: number;
+  /** Failures of the account (any IP) in a row before this attempt, in flight ones included. */
+  accountFailures: number;
 }
 
 /**
@@ -127,6 +129,7 @@ export async function reservePasswordAttempt(
       user: verdict.allowed && counts.id ? toUser(counts as UserRow) : null,
       highestStoredCost: counts.highest_cost === null ? null : Number(counts.highest_cost),
       triesLeft: Math.max(0, L.accountIpFailures - Number(counts.pair_failures) - 1),
+      accountFailures: Number(counts.account_failures),
     };
   }
 }

@@ -1,5 +1,6 @@
 import type { Db } from '../db/knex.ts';
 import { recordAuditEvent } from './audit.ts';
+import { queueMailFor } from './outbox.ts';
 import { endUserSessions } from './sessions.ts';
 import { forgetTrustedBrowsers } from './trusted-browsers.ts';
 import type { RequestOrigin } from './origin.ts';
@@ -42,6 +43,12 @@ export async function disableTwoFactor(
       ...input.origin,
       details: input.reason ? { reason: input.reason } : {},
       at: input.now,
+    });
+    await queueMailFor(trx, {
+      kind: byAdmin ? 'two_factor_reset_by_admin' : 'two_factor_disabled',
+      userId: input.userId,
+      at: input.now,
+      origin: input.origin,
     });
     return { generation };
   });

@@ -11,11 +11,15 @@ import { errors } from './en/errors.ts';
 import { forms } from './en/forms.ts';
 import { gate } from './en/gate.ts';
 import { oidc, oidcForms } from './en/oidc.ts';
+import { emailChange } from './en/email-change.ts';
+import { mail } from './en/mail.ts';
+import { passwordReset } from './en/password-reset.ts';
 import { policy, settings, twoFactorSettings } from './en/settings.ts';
 import { reauthentication, secondFactor, session, signIn } from './en/sign-in.ts';
 
 export type { ActionText } from './en/admin.ts';
 export type { Reader } from './en/activity.ts';
+export type { MailFacts, MailText } from './en/mail.ts';
 export type { CodeKind, Notice, PageText } from './en/sign-in.ts';
 
 export const en = {
@@ -33,6 +37,9 @@ export const en = {
   gate,
   oidc,
   oidcForms,
+  mail,
+  emailChange,
+  passwordReset,
   activity: activitySentence,
   activityRepeated,
   timeRange,

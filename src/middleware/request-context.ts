@@ -3,14 +3,23 @@ import type { RequestHandler } from 'express';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import { messagesFor } from '../messages/index.ts';
+import { paths } from '../paths.ts';
 
 /**
  * Gives every request an id (sent back as X-Request-Id and shown on error pages) and a logger that
  * stamps it on every line, and logs one line per response: method, path (never the query string,
- * which can carry a setup token), status and duration. The per-request child logger is made on
+ * which can carry a setup token; a mailed link's token is cut off the path), status and duration. The per-request child logger is made on
  * first use: most requests log only their one response line, which needs no child. It also picks
  * the wording the request's pages and messages use (`req.t`, `res.locals.t`).
  */
+/** A mailed link's token is a credential: the logged path keeps only where it led. */
+const LINK_WITH_TOKEN = new RegExp(
+  `^(${[paths.passwordResetLink, paths.emailConfirmLink].join('|')})/[^/]+/?$`,
+);
+function loggedPath(path: string): string {
+  return path.replace(LINK_WITH_TOKEN, '$1/…');
+}
+
 export function requestContext(logger: Logger, clock: Clock): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
@@ -33,7 +42,7 @@ export function requestContext(logger: Logger, clock: Clock): RequestHandler {
         {
           reqId: id,
           method: req.method,
-          path: req.path,
+          path: loggedPath(req.path),
           status: res.statusCode,
           ms: Math.round(ms * 10) / 10,
         },

@@ -6,7 +6,7 @@ import pino from 'pino';
 import { createApp } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createDb, type Db } from '../../src/db/knex.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger, type Logger } from '../../src/logger.ts';
 import { createSessionMiddleware } from '../../src/middleware/session/setup.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { rememberSecret } from './secrets.ts';
@@ -37,6 +37,7 @@ export interface TestApp {
   config: Config;
   clock: TestClock;
   database: TestDatabase;
+  logger: Logger;
   /** Everything this app logged so far (JSON lines). */
   logs(): string;
   close(): Promise<void>;
@@ -85,6 +86,7 @@ export async function createTestApp(
     config,
     clock,
     database,
+    logger,
     logs: () => fs.readFileSync(logFile, 'utf8'),
     async close() {
       await sessions.close();

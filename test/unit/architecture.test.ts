@@ -45,6 +45,8 @@ const LAYERS: [number, (file: string) => boolean][] = [
   [3, (f) => f.startsWith('auth/')],
   [4, (f) => f.startsWith('messages/') || f.startsWith('validation/')],
   [5, (f) => f === 'http.ts' || f === 'deps.ts' || f.startsWith('middleware/')],
+  // Mail: rendering and sending (config, db, messages); the outbox rows are written in auth/.
+  [5, (f) => f.startsWith('mail/')],
   // The OpenID provider's configuration and wiring sit beside the routes (it is mounted like one).
   [6, (f) => f.startsWith('routes/') || f.startsWith('oidc/')],
   [7, (f) => f === 'app.ts'],

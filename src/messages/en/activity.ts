@@ -96,6 +96,12 @@ function sentence(entry: ActivityEntry, reader: Reader): string {
         : byAdmin
           ? 'An administrator forgot all trusted browsers'
           : 'All trusted browsers were forgotten';
+    case 'password_reset':
+      return 'The password was reset with a link sent by email';
+    case 'email_changed':
+      return byAdmin
+        ? `An administrator changed the email address to ${String(details.to)}`
+        : `The email address was changed to ${String(details.to)}`;
     case 'gate_denied':
       return `Was refused entry to ${String(details.app)}`;
     case 'oidc_tokens_issued':

@@ -23,4 +23,5 @@ export const forms = {
   chooseSession: () => 'Choose a session to end.',
   chooseBrowser: () => 'Choose a browser to forget.',
   setupLinkIncomplete: () => 'This setup link is incomplete.',
+  linkIncomplete: () => 'This link is incomplete. Open it again from your mail.',
 } as const;

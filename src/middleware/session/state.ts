@@ -96,6 +96,33 @@ export async function refreshAuthentication(
   });
 }
 
+/**
+ * A reset link was opened: a new session that holds only the pending reset (no sign-in), so the
+ * token leaves the address bar and the steps that follow need only this session.
+ */
+export async function startPasswordReset(
+  req: Request,
+  link: { tokenId: string; userId: string },
+  now: number,
+): Promise<void> {
+  await regenerateSession(req);
+  req.session.passwordReset = {
+    ref: crypto.randomBytes(16).toString('base64url'),
+    tokenId: link.tokenId,
+    userId: link.userId,
+    startedAt: now,
+    codeVerified: false,
+  };
+}
+
+/** The reset's code step is done: a new session id, as after any authentication step. */
+export async function markResetCodeVerified(req: Request): Promise<void> {
+  const reset = req.session.passwordReset;
+  if (!reset) throw new Error('markResetCodeVerified needs a pending reset');
+  await regenerateSession(req);
+  req.session.passwordReset = { ...reset, codeVerified: true };
+}
+
 /** Ends whatever the session held (a sign-in, a pending one): an empty session with a new id. */
 export function resetSession(req: Request): Promise<void> {
   return regenerateSession(req);
