@@ -9,7 +9,7 @@ import type { AppDeps } from './deps.ts';
 import { PUBLIC_DIR, VIEWS_DIR } from './dirs.ts';
 import * as format from './format.ts';
 import { enforceAccountRequirements } from './middleware/account-requirements.ts';
-import { csrfProtection, exposeCsrfToken, rejectCrossSite } from './middleware/csrf.ts';
+import { csrfProtection, rejectCrossSite } from './middleware/csrf.ts';
 import { loadCurrentUser } from './middleware/current-user.ts';
 import { errorHandler, notFound } from './middleware/errors.ts';
 import { flashMessages } from './middleware/flash.ts';
@@ -35,14 +35,14 @@ import { recoveryCodesSettingsRoutes } from './routes/recovery-codes-settings.ts
 import { settingsRoutes } from './routes/settings.ts';
 import { setupRoutes } from './routes/setup.ts';
 import { signInCodeRoutes } from './routes/sign-in-code.ts';
-import { signInRoutes } from './routes/sign-in.ts';
+import { signInRoutes, signOutRoutes } from './routes/sign-in.ts';
 import { twoFactorSettingsRoutes } from './routes/two-factor-settings.ts';
 
 /**
  * The request flow, in order: forward-auth (its own context, no session) → request id and log
  * line → security headers → static files → health probes (no session) → cross-site refusal → form body → session (load; saved before each
  * response by session/response.ts) → timeouts → the signed-in user → what their account still
- * requires → notices → CSRF token → the routers → 404 → the one error handler.
+ * requires → notices → the anonymous forms' routers (stateless CSRF) → session-bound CSRF → the other routers → 404 → the one error handler.
  */
 export function createApp(deps: AppDeps): Express {
   const { db, config, logger, clock, sessions } = deps;
@@ -98,10 +98,14 @@ export function createApp(deps: AppDeps): Express {
   app.use(issueGateCookie(config));
   app.use(enforceAccountRequirements(db, config, clock));
   app.use(flashMessages);
-  app.use(csrfProtection);
-  app.use(exposeCsrfToken);
-
+  // Anonymous forms carry a stateless token (anonymousFormCsrf in their own pipelines), so that
+  // showing them to a new visitor stores nothing; every router after csrfProtection has tokens
+  // bound to the session. A router with an anonymous form goes in this group, and only such.
   app.use(signInRoutes(deps));
+  app.use(setupRoutes(deps));
+  app.use(csrfProtection);
+
+  app.use(signOutRoutes(deps));
   app.use(signInCodeRoutes(deps));
   app.use(confirmRoutes(deps));
   app.use(settingsRoutes(deps));
@@ -113,7 +117,6 @@ export function createApp(deps: AppDeps): Express {
   app.use(adminUserGroupsRoutes(deps));
   app.use(adminAppsRoutes(deps));
   app.use(gatePagesRoutes(deps));
-  app.use(setupRoutes(deps));
   app.use(homeRoutes(deps));
 
   app.use(recoverExpiredSignInForms);
