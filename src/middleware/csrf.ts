@@ -145,7 +145,10 @@ export function anonymousFormCsrf(config: Config, clock: Clock): RequestHandler 
         return presented.secret;
       const secret = tokens.secretSync();
       const issued = `${secret}.${nowMs}`;
-      res.cookie(name, `${issued}.${mac(config.sessionSecrets[0]!, issued)}`, attributes);
+      // As express-session does: a Secure cookie is not sent over plain HTTP (a browser would
+      // drop it); the form then cannot be sent, as with no session cookie before.
+      if (!attributes.secure || req.secure)
+        res.cookie(name, `${issued}.${mac(config.sessionSecrets[0]!, issued)}`, attributes);
       return secret;
     });
     res.locals.csrfToken = req.csrfToken;
