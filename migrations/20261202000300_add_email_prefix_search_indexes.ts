@@ -16,6 +16,12 @@ export async function up(db: Knex): Promise<void> {
     `CREATE INDEX users_email_domain_index
        ON users (split_part(lower(email), '@', 2), (lower(email) COLLATE "C"))`,
   );
+  // The list's other order (last sign-in, newest first), for a domain search: a domain may hold
+  // most of the table, which must not be sorted on every page.
+  await db.raw(
+    `CREATE INDEX users_email_domain_last_sign_in_index
+       ON users (split_part(lower(email), '@', 2), last_sign_in_at DESC NULLS LAST, id DESC)`,
+  );
   await db.raw('DROP INDEX IF EXISTS users_email_trgm_index');
 }
 
@@ -23,6 +29,7 @@ export async function down(db: Knex): Promise<void> {
   await db.raw(
     'CREATE INDEX IF NOT EXISTS users_email_trgm_index ON users USING gin (lower(email) gin_trgm_ops)',
   );
+  await db.raw('DROP INDEX IF EXISTS users_email_domain_last_sign_in_index');
   await db.raw('DROP INDEX IF EXISTS users_email_domain_index');
   await db.raw('DROP INDEX IF EXISTS users_email_c_index');
 }
