@@ -1,6 +1,7 @@
 /**
  * A minimal browser for the scripted parts of the bench (signing the admin in, the legitimate
- * user under attack): keeps one cookie, reads CSRF tokens from forms, never follows redirects.
+ * user under attack): keeps its cookies (the session's, the sign-in form's), reads CSRF tokens
+ * from forms, never follows redirects.
  * Requests look as if they came through a TLS proxy, as production traffic does.
  */
 export interface Reply {
@@ -20,7 +21,7 @@ export function csrfTokenIn(html: string): string {
 }
 
 export class Browser {
-  cookie = '';
+  private readonly jar = new Map<string, string>();
   constructor(
     private readonly base: string,
     private readonly ip = '203.0.113.10',
@@ -39,14 +40,26 @@ export class Browser {
     });
     for (const line of response.headers.getSetCookie()) {
       const pair = line.split(';')[0]!;
-      if (/=$/.test(pair) || /expires=Thu, 01 Jan 1970/i.test(line)) this.cookie = '';
-      else this.cookie = pair;
+      const name = pair.slice(0, pair.indexOf('='));
+      if (/=$/.test(pair) || /expires=Thu, 01 Jan 1970/i.test(line)) this.jar.delete(name);
+      else this.jar.set(name, pair);
     }
     return {
       status: response.status,
       location: response.headers.get('location'),
       body: await response.text(),
     };
+  }
+
+  /** The Cookie header this browser sends. */
+  get cookie(): string {
+    return [...this.jar.values()].join('; ');
+  }
+
+  /** Starts from a seeded cookie ("name=value"). */
+  set cookie(pair: string) {
+    this.jar.clear();
+    if (pair) this.jar.set(pair.slice(0, pair.indexOf('=')), pair);
   }
 
   get(path: string): Promise<Reply> {

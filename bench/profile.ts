@@ -20,8 +20,9 @@ import { signInAdmin } from './admin.ts';
 import { codesAhead } from './context.ts';
 import { load, type RequestShape } from './load.ts';
 import { summariseProfile } from './profile-summary.ts';
+import { nameSearch } from './names.ts';
 import { emailOf, seedMaterial, seedUsers } from './seed.ts';
-import { pendingSignIns, seedSessions } from './sessions.ts';
+import { anonymousForm, pendingSignIns, seedSessions } from './sessions.ts';
 import { build, cpuSeconds, startStack } from './stack.ts';
 
 const KINDS = ['page', 'code', 'search', 'flood'] as const;
@@ -95,7 +96,7 @@ async function main() {
       };
     } else if (options.kind === 'search') {
       const admin = await signInAdmin({ stack, material });
-      const search = `user${Math.floor(options.users / 3)}`;
+      const search = encodeURIComponent(nameSearch(Math.floor(options.users / 3)));
       request = () => ({ path: `/admin/users?q=${search}`, headers: { cookie: admin.cookie } });
       // The statement the page runs, captured from the app's own function, then explained.
       let sql: { sql: string; bindings: readonly unknown[] } | null = null;
@@ -121,7 +122,7 @@ async function main() {
         explained = rows.map((row) => row['QUERY PLAN']).join('\n');
       }
     } else {
-      const sessions = await seedSessions(stack.db, config.sessionSecrets[0]!, [{}]);
+      const sessions = [anonymousForm(config.sessionSecrets[0]!)];
       const victim = 2;
       const body = `email=${encodeURIComponent(emailOf(victim))}&password=wrong-password-1234&_csrf=${encodeURIComponent(sessions[0]!.csrfToken)}`;
       request = () => ({

@@ -22,6 +22,8 @@ import {
   databaseRows,
   gateRows,
   memoryRows,
+  oidcRows,
+  outboxRows,
   phaseRows,
   recoveryRows,
   scaleRows,
@@ -31,6 +33,8 @@ import { attackIsolation } from './scenarios/attack.ts';
 import { databaseWork } from './scenarios/database-work.ts';
 import { gateScenario, type GateResult } from './scenarios/gate.ts';
 import { memory } from './scenarios/memory.ts';
+import { oidcScenario } from './scenarios/oidc.ts';
+import { outboxScenario } from './scenarios/outbox.ts';
 import { recoveryCodes } from './scenarios/recovery.ts';
 import { seedMaterial, seedUsers, UserPool } from './seed.ts';
 import { build, startStack, type Stack } from './stack.ts';
@@ -95,6 +99,10 @@ async function main() {
     const anonymous = await anonymousSessions(ctx);
     say(`10 forward-auth gate through nginx (${options.gateSessions} live sessions)`);
     const gate: GateResult[] = [await gateScenario(ctx, options.gateSessions)];
+    say('12 OpenID provider: code exchange and userinfo');
+    const oidc = await oidcScenario(ctx);
+    say('13 outbox: sign-ins that queue a mail vs none');
+    const outbox = await outboxScenario(ctx);
 
     if (options.scaleUsers) {
       seedSeconds[options.scaleUsers] = await seed(ctx, options.users + 1, options.scaleUsers);
@@ -114,6 +122,8 @@ async function main() {
       ...memoryRows(mem),
       ...anonymousRows(anonymous),
       ...gateRows(gate),
+      ...oidcRows(oidc, phases[0]!.login.rps),
+      ...outboxRows(outbox),
     ].sort((a, b) => a.scenario.localeCompare(b.scenario, 'en', { numeric: true }));
     const seconds = (Date.now() - started) / 1000;
     const table = renderTable(rows);
@@ -151,6 +161,8 @@ async function main() {
           memory: mem,
           anonymous,
           gate,
+          oidc,
+          outbox,
         },
         null,
         2,

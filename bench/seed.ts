@@ -8,13 +8,14 @@ import {
   type RecoveryCodeSet,
 } from '../src/auth/recovery-codes.ts';
 import { generateTotpSecret } from '../src/auth/totp.ts';
+import { personEmail, personEmailSql } from './names.ts';
 
 export const PASSWORD = 'bench-password-1234';
 export const ADMIN_ID = 1;
 export const ADMIN_EMAIL = 'admin@bench.example';
 
 export function emailOf(id: number): string {
-  return id === ADMIN_ID ? ADMIN_EMAIL : `user${id}@bench.example`;
+  return id === ADMIN_ID ? ADMIN_EMAIL : personEmail(id);
 }
 
 /** What every seeded user shares: one bcrypt hash (computed once) and one TOTP secret. */
@@ -35,7 +36,7 @@ export async function seedMaterial(keys: KeyRing, bcryptCost: number): Promise<S
 const BATCH = 25_000;
 
 /**
- * Users `from`..`to` (ids), all with 2FA on. The password hash is shared, but each TOTP secret is
+ * Users `from`..`to` (ids), all with 2FA on, with realistic addresses (names.ts). The password hash is shared, but each TOTP secret is
  * encrypted for its own user: the associated data is `totp:<user id>`, so one ciphertext copied
  * to every row would not decrypt. Rows go in with one INSERT … SELECT per batch, over the batch's
  * ciphertexts unnested (indexing the array per row instead made a 1M seed take 86 s, not 23).
@@ -52,8 +53,8 @@ export async function seedUsers(db: Db, material: SeedMaterial, from: number, to
     await db.raw(
       `INSERT INTO users (id, email, email_canonical, password_hash, role, totp_secret_encrypted,
                           totp_enabled_at, created_at, updated_at)
-       SELECT g, CASE WHEN g = :admin THEN :adminEmail ELSE 'user' || g || '@bench.example' END,
-              CASE WHEN g = :admin THEN :adminEmail ELSE 'user' || g || '@bench.example' END,
+       SELECT g, CASE WHEN g = :admin THEN :adminEmail ELSE ${personEmailSql('g')} END,
+              CASE WHEN g = :admin THEN :adminEmail ELSE ${personEmailSql('g')} END,
               :hash, CASE WHEN g = :admin THEN 'admin' ELSE 'user' END,
               ct, now(), now() - (g || ' seconds')::interval, now()
        FROM unnest(:cts::text[]) WITH ORDINALITY AS batch(ct, n),
@@ -68,8 +69,7 @@ export async function seedUsers(db: Db, material: SeedMaterial, from: number, to
     );
   }
   await db.raw(`SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT max(id) FROM users))`);
-  // What autovacuum does after a bulk load in production: statistics for the planner, and the
-  // trigram index's pending list merged (until then every search reads that list in full).
+  // What autovacuum does after a bulk load in production: statistics for the planner.
   await db.raw('VACUUM ANALYZE users');
 }
 
@@ -117,6 +117,16 @@ export class UserPool {
     const ids = Array.from({ length: count }, (_, i) => this.next + i);
     this.next += count;
     return ids;
+  }
+  /**
+   * `count` ids of users not handed out yet, cycling, without handing them out: for steps that
+   * leave a user fresh (the password step alone), far from the accounts earlier scenarios
+   * attacked or locked.
+   */
+  spread(count: number): number[] {
+    const size = this.to - this.next + 1;
+    if (size < 1) throw new Error('out of fresh users: raise --users');
+    return Array.from({ length: count }, (_, i) => this.next + (i % size));
   }
   get remaining(): number {
     return this.to - this.next + 1;

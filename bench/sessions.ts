@@ -33,6 +33,22 @@ export function csrfTokenFor(secret: string): string {
 }
 
 export const COOKIE_NAME = '__Host-keygate';
+export const FORM_COOKIE_NAME = '__Host-keygate-form';
+
+/**
+ * The sign-in form's stateless CSRF cookie and a token for it, as middleware/csrf.ts makes them
+ * (secret, issue time and an HMAC with the session secret). Valid for ANONYMOUS_FORM_TTL_MS from
+ * now: scripts that post the sign-in form without showing it make theirs just before.
+ */
+export function anonymousForm(sessionSecret: string): SeededSession {
+  const secret = crypto.randomBytes(18).toString('base64url');
+  const issued = `${secret}.${Date.now()}`;
+  const mac = crypto
+    .createHmac('sha256', sessionSecret)
+    .update(`anonymous-form:${issued}`)
+    .digest('base64url');
+  return { cookie: `${FORM_COOKIE_NAME}=${issued}.${mac}`, csrfToken: csrfTokenFor(secret) };
+}
 
 /**
  * Inserts one session per entry of `contents` (the session's own fields besides the cookie and

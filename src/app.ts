@@ -9,7 +9,7 @@ import type { AppDeps } from './deps.ts';
 import { PUBLIC_DIR, VIEWS_DIR } from './dirs.ts';
 import * as format from './format.ts';
 import { enforceAccountRequirements } from './middleware/account-requirements.ts';
-import { csrfProtection, exposeCsrfToken, rejectCrossSite } from './middleware/csrf.ts';
+import { csrfProtection, rejectCrossSite } from './middleware/csrf.ts';
 import { loadCurrentUser } from './middleware/current-user.ts';
 import { errorHandler, notFound } from './middleware/errors.ts';
 import { flashMessages } from './middleware/flash.ts';
@@ -36,12 +36,12 @@ import { createOidc } from './oidc/handle.ts';
 import { oidcInteractionRoutes } from './routes/oidc-interactions.ts';
 import { homeRoutes } from './routes/home.ts';
 import { emailSettingsRoutes } from './routes/email-settings.ts';
-import { passwordResetRoutes } from './routes/password-reset.ts';
+import { forgotPasswordRoutes, passwordResetRoutes } from './routes/password-reset.ts';
 import { recoveryCodesSettingsRoutes } from './routes/recovery-codes-settings.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { setupRoutes } from './routes/setup.ts';
 import { signInCodeRoutes } from './routes/sign-in-code.ts';
-import { signInRoutes } from './routes/sign-in.ts';
+import { signInRoutes, signOutRoutes } from './routes/sign-in.ts';
 import { trustedBrowsersSettingsRoutes } from './routes/trusted-browsers-settings.ts';
 import { twoFactorSettingsRoutes } from './routes/two-factor-settings.ts';
 
@@ -49,7 +49,7 @@ import { twoFactorSettingsRoutes } from './routes/two-factor-settings.ts';
  * The request flow, in order: forward-auth (its own context, no session) → request id and log
  * line → security headers → static files → health probes (no session) → cross-site refusal → form body → session (load; saved before each
  * response by session/response.ts) → timeouts → the signed-in user → what their account still
- * requires → notices → CSRF token → the routers → 404 → the one error handler.
+ * requires → notices → the anonymous forms' routers (stateless CSRF) → session-bound CSRF → the other routers → 404 → the one error handler.
  */
 export function createApp(deps: AppDeps): Express {
   const { db, config, logger, clock, sessions } = deps;
@@ -119,10 +119,15 @@ export function createApp(deps: AppDeps): Express {
   app.use(issueGateCookie(config));
   app.use(enforceAccountRequirements(db, config, clock));
   app.use(flashMessages);
-  app.use(csrfProtection);
-  app.use(exposeCsrfToken);
-
+  // Anonymous forms carry a stateless token (anonymousFormCsrf in their own pipelines), so that
+  // showing them to a new visitor stores nothing; every router after csrfProtection has tokens
+  // bound to the session. A router with an anonymous form goes in this group, and only such.
   app.use(signInRoutes(deps));
+  app.use(forgotPasswordRoutes(deps));
+  app.use(setupRoutes(deps));
+  app.use(csrfProtection);
+
+  app.use(signOutRoutes(deps));
   app.use(signInCodeRoutes(deps));
   app.use(passwordResetRoutes(deps));
   app.use(confirmRoutes(deps));
@@ -140,7 +145,6 @@ export function createApp(deps: AppDeps): Express {
   app.use(adminAppClientRoutes(deps));
   app.use(gatePagesRoutes(deps));
   app.use(oidcInteractionRoutes(deps, oidc));
-  app.use(setupRoutes(deps));
   app.use(homeRoutes(deps));
 
   app.use(recoverExpiredSignInForms);

@@ -31,6 +31,8 @@ declare module 'express-serve-static-core' {
     pendingUser?: User;
     /** The user an /admin/users/:id route acts on. */
     target?: User;
+    /** This request's anti-forgery token for a form (middleware/csrf.ts). */
+    csrfToken(): string;
   }
 
   interface Locals {
@@ -72,6 +74,8 @@ declare module 'express-session' {
     ip: string;
     userAgent: string;
     flash: Flash;
+    /** The secret of this session's form tokens (middleware/csrf.ts; csurf's name for it). */
+    csrfSecret: string;
     /** A correct password waiting for its second factor (no userId yet: nothing is reachable). */
     pending: {
       ref: string;

@@ -95,7 +95,47 @@ async function main() {
   logger.info({ url: `${url}/login`, embeddedDatabase: database.embedded }, 'Keygate is listening');
   process.stderr.write(`\nKeygate is running: ${url}/login\n`);
 
-  const metricsServer = config.metrics
+  // Stopping is possible from the moment the server listens: a SIGTERM during the rest of the
+  // start (metrics, the setup link) must still close the embedded PostgreSQL, not kill us.
+  let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | null = null;
+  let pruneTimer: NodeJS.Timeout | undefined = undefined;
+  let mailWorker: ReturnType<typeof createMailWorker> | null = null;
+  let startupFinished = () => {};
+  const startup = new Promise<void>((resolve) => (startupFinished = resolve));
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) {
+      logger.warn(`${signal} again: exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    // The rest of the start uses the database: let it finish (it takes milliseconds) first.
+    await startup;
+    if (pruneTimer) clearInterval(pruneTimer);
+    logger.info({ signal }, 'shutting down: finishing requests in flight');
+    const force = setTimeout(() => {
+      logger.error('requests did not finish in time: exiting');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    force.unref();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    metricsServer?.close();
+    metricsServer?.closeAllConnections();
+    await mailWorker?.stop();
+    await sessions.close();
+    await db.destroy();
+    await database.stop();
+    logger.info('stopped');
+    clearTimeout(force);
+    process.exit(0);
+  };
+  process.on('SIGTERM', (signal) => void shutdown(signal));
+  process.on('SIGINT', (signal) => void shutdown(signal));
+
+  metricsServer = config.metrics
     ? await startMetricsServer({
         ...config.metrics,
         db,
@@ -139,46 +179,16 @@ async function main() {
     }
   };
   void prune();
-  const pruneTimer = setInterval(() => void prune(), config.pruneIntervalMs);
+  pruneTimer = setInterval(() => void prune(), config.pruneIntervalMs);
   pruneTimer.unref();
 
   // Mail goes out from the outbox in the background (src/mail/worker.ts); none when mail is off.
   const transport = transportFor(config);
-  const mailWorker = transport
+  mailWorker = transport
     ? createMailWorker({ db, config, logger, clock: systemClock, transport })
     : null;
   mailWorker?.start();
-
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) {
-      logger.warn(`${signal} again: exiting now`);
-      process.exit(1);
-    }
-    stopping = true;
-    clearInterval(pruneTimer);
-    logger.info({ signal }, 'shutting down: finishing requests in flight');
-    const force = setTimeout(() => {
-      logger.error('requests did not finish in time: exiting');
-      process.exit(1);
-    }, SHUTDOWN_GRACE_MS);
-    force.unref();
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    });
-    metricsServer?.close();
-    metricsServer?.closeAllConnections();
-    await mailWorker?.stop();
-    await sessions.close();
-    await db.destroy();
-    await database.stop();
-    logger.info('stopped');
-    clearTimeout(force);
-    process.exit(0);
-  };
-  process.on('SIGTERM', (signal) => void shutdown(signal));
-  process.on('SIGINT', (signal) => void shutdown(signal));
+  startupFinished();
 }
 
 main().catch((error: unknown) => {

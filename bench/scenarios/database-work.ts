@@ -44,6 +44,16 @@ async function counters(ctx: BenchContext) {
   return new Map(rows.map((r) => [r.query, { calls: Number(r.calls), rows: Number(r.rows) }]));
 }
 
+/** Statements run on this database so far (pg_stat_statements), or null without the extension. */
+export async function statementCalls(ctx: BenchContext): Promise<number | null> {
+  try {
+    const all = await counters(ctx);
+    return [...all.values()].reduce((sum, c) => sum + c.calls, 0);
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Rows inserted, updated and deleted so far in this database (pg_stat_user_tables). A backend
  * that is idle reports its counts within 10 seconds (PGSTAT_IDLE_INTERVAL), so this waits first.

@@ -77,6 +77,23 @@ function combine(runs: LoadResult[]) {
   return { rps: requests / seconds, p99: Math.max(...runs.map((r) => r.p99)) };
 }
 
+export const GATE_HOST = HOST;
+
+/**
+ * The protected app on GATE_HOST and the gate cookies of `sessions` live sessions, seeded once:
+ * the second size measures more users behind the same sessions, and scenario 8 uses them too.
+ */
+export async function liveGateTokens(ctx: BenchContext, sessions: number): Promise<string[]> {
+  await ctx.stack
+    .db('protected_apps')
+    .insert({ name: `Bench ${ctx.userCount}`, host: HOST })
+    // The unique index on (host, path_prefix) is partial: OIDC-only apps have no host.
+    .onConflict(ctx.stack.db.raw(`(host, path_prefix) WHERE host <> ''`))
+    .ignore();
+  seeded ??= await seedGateSessions(ctx, sessions);
+  return seeded;
+}
+
 /**
  * Scenario 10: a static page behind nginx's auth_request, asked about Keygate (a real gate cookie
  * of one of `sessions` live sessions per request) against the same page behind nginx asking a
@@ -84,15 +101,7 @@ function combine(runs: LoadResult[]) {
  * upstream (served by nginx itself), alternating runs; plus the statements one call costs.
  */
 export async function gateScenario(ctx: BenchContext, sessions: number): Promise<GateResult> {
-  await ctx.stack
-    .db('protected_apps')
-    .insert({ name: `Bench ${ctx.userCount}`, host: HOST })
-    // The unique index on (host, path_prefix) is partial: OIDC-only apps have no host.
-    .onConflict(ctx.stack.db.raw(`(host, path_prefix) WHERE host <> ''`))
-    .ignore();
-  // Seeded once: the second size measures more users behind the same live sessions.
-  seeded ??= await seedGateSessions(ctx, sessions);
-  const tokens = seeded;
+  const tokens = await liveGateTokens(ctx, sessions);
   await ctx.stack.db.raw('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
   // Every live session was active this minute (as in steady use): the idle clock's one write a
   // minute per session is not what a load of a few seconds over 100k sessions should measure.

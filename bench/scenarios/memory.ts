@@ -1,8 +1,10 @@
 import type { BenchContext } from '../context.ts';
 import { load, type RequestShape } from '../load.ts';
+import { nameSearch } from '../names.ts';
 import { emailOf } from '../seed.ts';
-import { pendingSignIns, seedSessions } from '../sessions.ts';
+import { anonymousForm, pendingSignIns, seedSessions } from '../sessions.ts';
 import { rssMb } from '../stack.ts';
+import { GATE_HOST, liveGateTokens } from './gate.ts';
 
 export interface MemoryResult {
   warmRssMb: number;
@@ -14,14 +16,15 @@ export interface MemoryResult {
 /**
  * Scenario 8: the server's resident memory after a warm-up, then after N more mixed requests:
  * new visitors' sign-in pages, the admin list and a search, a pending sign-in's code page,
- * incomplete sign-in forms and throttled wrong passwords, health probes and unknown pages.
- * A throttled answer (429) is held back for a second, so those are fewer (1 in 30) and the load
+ * incomplete sign-in forms and throttled wrong passwords, forward-auth calls (a quarter of the
+ * mix, on the live sessions of scenario 10), health probes and unknown pages.
+ * A throttled answer (429) is held back for a second, so those are fewer (1 in 40) and the load
  * uses four times the connections: the held ones must not leave the processors idle.
  */
 export async function memory(ctx: BenchContext): Promise<MemoryResult> {
   const { db } = ctx.stack;
   const pending = await seedSessions(db, ctx.sessionSecret, pendingSignIns(ctx.pool.take(50)));
-  const attacker = await seedSessions(db, ctx.sessionSecret, [{}]);
+  const attacker = [anonymousForm(ctx.sessionSecret)];
   const victim = ctx.pool.take(1)[0]!;
   await db.batchInsert(
     'auth_attempts',
@@ -35,21 +38,22 @@ export async function memory(ctx: BenchContext): Promise<MemoryResult> {
     })),
     100,
   );
+  const gateTokens = await liveGateTokens(ctx, ctx.options.gateSessions);
   const mixed = (i: number): RequestShape => {
-    switch (i % 6) {
+    switch (i % 8) {
       case 0:
         return { path: '/login' };
       case 1:
         return { path: '/admin/users', headers: { cookie: ctx.admin.cookie } };
       case 2:
         return {
-          path: `/admin/users?q=user${2 + (i % (ctx.userCount - 1))}@`,
+          path: `/admin/users?q=${encodeURIComponent(nameSearch(2 + (i % (ctx.userCount - 1))))}`,
           headers: { cookie: ctx.admin.cookie },
         };
       case 3:
         return { path: '/login/2fa', headers: { cookie: pending[i % pending.length]!.cookie } };
       case 4:
-        if (i % 30 !== 4) {
+        if (i % 40 !== 4) {
           return {
             method: 'POST' as const,
             path: '/login',
@@ -63,8 +67,19 @@ export async function memory(ctx: BenchContext): Promise<MemoryResult> {
           headers: { cookie: attacker[0]!.cookie, 'x-forwarded-for': '198.51.100.200' },
           body: `email=${encodeURIComponent(emailOf(victim))}&password=wrong-password-1234&_csrf=${encodeURIComponent(attacker[0]!.csrfToken)}`,
         };
+      case 5:
+      case 6:
+        // The gate, asked as nginx asks it (one of the live sessions, a page of the app).
+        return {
+          path: '/api/authz/auth-request',
+          headers: {
+            cookie: `__Secure-keygate-gate=${gateTokens[(i * 7) % gateTokens.length]}`,
+            'x-original-url': `https://${GATE_HOST}/page/${i % 100}`,
+            'x-original-method': 'GET',
+          },
+        };
       default:
-        return { path: i % 2 ? '/healthz' : `/no-such-page-${i}` };
+        return { path: i % 16 === 7 ? '/healthz' : `/no-such-page-${i}` };
     }
   };
   const warmUp = Math.max(500, Math.floor(ctx.options.bulkRequests / 10));

@@ -52,6 +52,12 @@ export const LOW_RECOVERY_CODES = 3;
  * form left open longer shows "this form has expired" with a link back.
  */
 export const ANONYMOUS_SESSION_TTL_MS = 10 * 60_000;
+/**
+ * Lifetime of an anonymous form's CSRF cookie (sign-in, setup: see middleware/csrf.ts). Showing
+ * such a form stores nothing on the server; a form left open longer says "this form has expired"
+ * and comes back with a fresh token.
+ */
+export const ANONYMOUS_FORM_TTL_MS = 10 * 60_000;
 /** How stale a session's lastSeenAt may get before it is saved: one session write a minute. */
 export const LAST_SEEN_PRECISION_MS = 60_000;
 /** Largest form body accepted: far above any real form, far below anything that costs memory. */

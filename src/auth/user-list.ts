@@ -56,10 +56,32 @@ function escapeLike(text: string): string {
 }
 
 /**
- * One page of the admin user list (null when a cursor in the URL is not one we made), by keyset pagination: the cursor is the sort key of the row at
- * the page edge, so page 1 and page 20,000 cost the same, and no COUNT(*) runs. Sorting by email
- * walks the unique index on lower(email); by last sign-in, (last_sign_in_at DESC NULLS LAST, id
- * DESC). A substring search uses the trigram index on lower(email).
+ * The list's email order: lowercase addresses in byte order (COLLATE "C"), the order of the
+ * indexes users_email_c_index and users_email_domain_index, in which a btree also serves
+ * LIKE 'prefix%' (migration 20261202000300).
+ */
+const EMAIL_KEY = 'lower(email) COLLATE "C"';
+
+/**
+ * What a search matches (README, "Admin pages"): addresses that begin with the text typed
+ * ("maria.g", "maria.garcia@exa"), or, when it begins with "@", every address at exactly that
+ * domain ("@example.com"). Not any substring: that needs a scan of every row sharing a common
+ * name or domain, which grows with the table; a prefix is one index range, whatever the size.
+ */
+function applySearch(query: Knex.QueryBuilder, search: string): void {
+  const text = search.toLowerCase();
+  if (!text) return;
+  if (text.startsWith('@') && text.length > 1)
+    query.whereRaw(`split_part(lower(email), '@', 2) = ?`, [text.slice(1)]);
+  else query.whereRaw(`${EMAIL_KEY} LIKE ? ESCAPE '\\'`, [`${escapeLike(text)}%`]);
+}
+
+/**
+ * One page of the admin user list (null when a cursor in the URL is not one we made), by keyset
+ * pagination: the cursor is the sort key of the row at the page edge, so page 1 and page 20,000
+ * cost the same, and no COUNT(*) runs. Sorting by email walks users_email_c_index (a search by
+ * prefix is a range of it, a domain search a range of users_email_domain_index, both already in
+ * order); by last sign-in, (last_sign_in_at DESC NULLS LAST, id DESC).
  */
 export async function listUsers(db: Db, query: UserListQuery): Promise<UserListPage | null> {
   const backwards = Boolean(query.before);
@@ -75,18 +97,15 @@ export async function listUsers(db: Db, query: UserListQuery): Promise<UserListP
     )
     // The cursor keeps the time at full (microsecond) precision, as text PostgreSQL reads back.
     .select(db.raw('last_sign_in_at::text AS last_sign_in_key'));
-  if (query.search)
-    base.whereRaw(`lower(email) LIKE ? ESCAPE '\\'`, [
-      `%${escapeLike(query.search.toLowerCase())}%`,
-    ]);
+  applySearch(base, query.search);
   if (query.twoFactor === 'on') base.whereNotNull('totp_enabled_at');
   if (query.twoFactor === 'off') base.whereNull('totp_enabled_at');
   if (query.role) base.where({ role: query.role });
   if (query.active) base.where({ is_active: query.active === 'yes' });
 
   if (query.sort === 'email') {
-    if (cursor) base.whereRaw(`lower(email) ${backwards ? '<' : '>'} ?`, [cursor[0] ?? '']);
-    base.orderByRaw(`lower(email) ${backwards ? 'DESC' : 'ASC'}`);
+    if (cursor) base.whereRaw(`${EMAIL_KEY} ${backwards ? '<' : '>'} ?`, [cursor[0] ?? '']);
+    base.orderByRaw(`${EMAIL_KEY} ${backwards ? 'DESC' : 'ASC'}`);
   } else {
     if (cursor) applyLastSignInCursor(base, cursor, backwards);
     base.orderByRaw(

@@ -1,8 +1,30 @@
-import type { RequestHandler } from 'express';
-import csurf from 'csurf';
+/**
+ * Anti-forgery for every form (SECURITY.md #37, #52), in two kinds:
+ *
+ * - csrfProtection: forms behind sign-in (and a pending sign-in's code forms). A synchroniser
+ *   token whose secret lives in the server-side session, made only when a page shows a form.
+ * - anonymousFormCsrf: forms shown to visitors nobody knows yet (sign-in, first-admin setup, and
+ *   any further anonymous form a route opts in with it). Showing such a form must store nothing
+ *   on the server, so the secret travels in a cookie of its own, signed with SESSION_SECRET and
+ *   dated, `__Host-` in production so that no sibling host can plant one. The token in the form
+ *   is the same salted hash of that secret as above (the `csrf` package): a forged POST needs
+ *   both the victim's cookie and a token made from it, and a page of another site can read
+ *   neither. A cookie older than ANONYMOUS_FORM_TTL_MS is refused whatever its browser says.
+ *
+ * Both read the token from the form body only (never the query string or a header, #52), and
+ * refuse with csurf's error code (EBADCSRFTOKEN), which the error handler and
+ * routes/expired-forms.ts turn into "this form has expired". rejectCrossSite runs before both.
+ */
+import crypto from 'node:crypto';
+import type { Request, RequestHandler } from 'express';
+import Tokens from 'csrf';
+import { ANONYMOUS_FORM_TTL_MS } from '../auth/limits.ts';
+import type { Clock } from '../clock.ts';
+import type { Config } from '../config.ts';
 import { HttpError } from './errors.ts';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const tokens = new Tokens();
 
 /**
  * Refuses state-changing requests that a browser tells us came from another site, before the
@@ -30,21 +52,113 @@ export const rejectCrossSite: RequestHandler = (req, _res, next) => {
   next();
 };
 
-/**
- * Synchroniser tokens kept in the server-side session (csurf session mode). The token is read from
- * the form's `_csrf` field only: csurf's default also takes it from the query string, where it
- * would sit in access logs, history and Referer headers, and from four headers no form sends.
- */
-export const csrfProtection: RequestHandler = csurf({
-  cookie: false,
-  value: (req) => {
-    const token = (req.body as { _csrf?: unknown } | undefined)?._csrf;
-    return typeof token === 'string' ? token : '';
-  },
-});
+function bodyToken(req: Request): string {
+  const token = (req.body as { _csrf?: unknown } | undefined)?._csrf;
+  return typeof token === 'string' ? token : '';
+}
 
-/** Forms call csrfToken() in the view; only pages with a form create a token. */
-export const exposeCsrfToken: RequestHandler = (req, res, next) => {
-  res.locals.csrfToken = () => req.csrfToken();
+/** The refusal csurf made (its code is what the error handler and expired-forms.ts look for). */
+function badToken(): Error {
+  return Object.assign(new Error('invalid csrf token'), { status: 403, code: 'EBADCSRFTOKEN' });
+}
+
+/** A token function that makes the secret only when first called, and one token per request. */
+function lazyToken(secret: () => string): () => string {
+  let token: string | undefined;
+  return () => (token ??= tokens.create(secret()));
+}
+
+/** Session-bound tokens for every form behind sign-in (csurf's session mode, made lazily). */
+export const csrfProtection: RequestHandler = (req, res, next) => {
+  req.csrfToken = lazyToken(() => (req.session.csrfSecret ??= tokens.secretSync()));
+  res.locals.csrfToken = req.csrfToken;
+  if (SAFE_METHODS.has(req.method)) return next();
+  const secret = req.session.csrfSecret;
+  if (!secret || !tokens.verify(secret, bodyToken(req))) return next(badToken());
   next();
 };
+
+/** The anonymous form cookie's name: `__Host-` needs Secure, so plain HTTP in development cannot. */
+export function anonymousFormCookieName(config: Config): string {
+  return config.isProduction ? '__Host-keygate-form' : 'keygate.form';
+}
+
+function anonymousFormCookieAttributes(config: Config) {
+  return { httpOnly: true, sameSite: 'strict' as const, secure: config.isProduction, path: '/' };
+}
+
+function mac(key: string, payload: string): string {
+  return crypto.createHmac('sha256', key).update(`anonymous-form:${payload}`).digest('base64url');
+}
+
+/** `secret.issuedAtMs.mac`, signed with the first session secret, checked against every one. */
+function readAnonymousSecret(
+  config: Config,
+  value: unknown,
+  nowMs: number,
+): { secret: string; issuedAtMs: number } | null {
+  if (typeof value !== 'string' || value.length > 200) return null;
+  const [secret, issued, signature, extra] = value.split('.');
+  if (!secret || !issued || !signature || extra !== undefined || !/^\d{1,15}$/.test(issued))
+    return null;
+  const expected = Buffer.from(signature);
+  const signed = config.sessionSecrets.some((key) => {
+    const candidate = Buffer.from(mac(key, `${secret}.${issued}`));
+    return candidate.length === expected.length && crypto.timingSafeEqual(candidate, expected);
+  });
+  const issuedAtMs = Number(issued);
+  if (!signed || issuedAtMs > nowMs + 60_000 || nowMs - issuedAtMs >= ANONYMOUS_FORM_TTL_MS)
+    return null;
+  return { secret, issuedAtMs };
+}
+
+function cookieValue(req: Request, name: string): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const index = part.indexOf('=');
+    if (index > 0 && part.slice(0, index).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(index + 1).trim());
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Stateless tokens for a form shown to anyone (see the header). A route opts in by putting this
+ * in front of both its GET and its POST; app.ts mounts such routers before csrfProtection.
+ * A form gets a fresh cookie when it has none, or one past half its lifetime, so that a form
+ * just shown can always be sent for at least half of ANONYMOUS_FORM_TTL_MS.
+ */
+export function anonymousFormCsrf(config: Config, clock: Clock): RequestHandler {
+  const name = anonymousFormCookieName(config);
+  const attributes = { ...anonymousFormCookieAttributes(config), maxAge: ANONYMOUS_FORM_TTL_MS };
+  return function anonymousFormCsrf(req, res, next) {
+    const nowMs = clock.now();
+    const presented = readAnonymousSecret(config, cookieValue(req, name), nowMs);
+    req.csrfToken = lazyToken(() => {
+      if (presented && nowMs - presented.issuedAtMs < ANONYMOUS_FORM_TTL_MS / 2)
+        return presented.secret;
+      const secret = tokens.secretSync();
+      const issued = `${secret}.${nowMs}`;
+      // As express-session does: a Secure cookie is not sent over plain HTTP (a browser would
+      // drop it); the form then cannot be sent, as with no session cookie before.
+      if (!attributes.secure || req.secure)
+        res.cookie(name, `${issued}.${mac(config.sessionSecrets[0]!, issued)}`, attributes);
+      return secret;
+    });
+    res.locals.csrfToken = req.csrfToken;
+    if (SAFE_METHODS.has(req.method)) return next();
+    if (!presented || !tokens.verify(presented.secret, bodyToken(req))) return next(badToken());
+    next();
+  };
+}
+
+/** After a sign-in the anonymous form's secret has served its purpose: the browser forgets it. */
+export function clearAnonymousFormCookie(res: Parameters<RequestHandler>[1], config: Config): void {
+  res.clearCookie(anonymousFormCookieName(config), anonymousFormCookieAttributes(config));
+}

@@ -10,6 +10,7 @@ import { hashPassword } from '../auth/passwords.ts';
 import { verifySecondFactor, type SecondFactorMethod } from '../auth/second-factor.ts';
 import type { AppDeps } from '../deps.ts';
 import { originOf } from '../http.ts';
+import { anonymousFormCsrf } from '../middleware/csrf.ts';
 import { HttpError } from '../middleware/errors.ts';
 import { setFlash } from '../middleware/flash.ts';
 import {
@@ -24,12 +25,26 @@ import { codeForm } from '../validation/two-factor.ts';
 import { codeFailureText, twoFactorUnavailable } from './code-answers.ts';
 
 /**
+ * Asking for a reset link: an anonymous form like the sign-in's, so its CSRF token needs no
+ * session (showing it to a visitor stores nothing; app.ts mounts this before csrfProtection).
+ *
+ *   GET  /password/forgot   anonymousFormCsrf → mailOn → showForgotForm   (?sent=1: "we have sent a link")
+ *   POST /password/forgot   anonymousFormCsrf → mailOn → askForLink
+ */
+export function forgotPasswordRoutes(deps: AppDeps): Router {
+  const on = mailOn(deps);
+  const csrf = anonymousFormCsrf(deps.config, deps.clock);
+  return Router()
+    .use([paths.forgotPassword], noReferrer)
+    .get(paths.forgotPassword, csrf, on, showForgotForm(deps))
+    .post(paths.forgotPassword, csrf, on, askForLink(deps));
+}
+
+/**
  * Password reset by email (README, "Email"). Every page here sends `Referrer-Policy: no-referrer`.
  * The link's token is taken out of the address at once: its GET keeps only the token's row id in
  * a new session and redirects to the token-free /password/reset.
  *
- *   GET  /password/forgot          mailOn → showForgotForm   (?sent=1: "we have sent a link")
- *   POST /password/forgot          mailOn → askForLink
  *   GET  /password/reset/:token    mailOn → openLink         (token → session → /password/reset)
  *   GET  /password/reset           loadReset → showNewPasswordForm   (2FA: the code step first)
  *   POST /password/reset           loadReset → setNewPassword
@@ -43,8 +58,6 @@ export function passwordResetRoutes(deps: AppDeps): Router {
   const reset = loadReset(deps);
   return Router()
     .use(['/password'], noReferrer)
-    .get(paths.forgotPassword, on, showForgotForm(deps))
-    .post(paths.forgotPassword, on, askForLink(deps))
     .get(paths.passwordReset, reset, showNewPasswordForm)
     .post(paths.passwordReset, reset, setNewPassword(deps))
     .get(paths.passwordResetCode, reset, showResetCode(deps, 'totp'))

@@ -4,6 +4,7 @@ import { createFirstAdmin, isSetupTokenValid } from '../auth/setup-tokens.ts';
 import { hasAnyUser } from '../auth/users.ts';
 import type { AppDeps } from '../deps.ts';
 import { originOf } from '../http.ts';
+import { anonymousFormCsrf, clearAnonymousFormCookie } from '../middleware/csrf.ts';
 import { HttpError } from '../middleware/errors.ts';
 import { setFlash } from '../middleware/flash.ts';
 import { startSignedInSession } from '../middleware/session/state.ts';
@@ -12,13 +13,17 @@ import { parseForm, textField } from '../validation/forms.ts';
 import { setupForm } from '../validation/setup.ts';
 
 /**
- * The first administrator, from the one-time link Keygate prints while it has no user.
+ * The first administrator, from the one-time link Keygate prints while it has no user. An
+ * anonymous form (stateless CSRF token; app.ts mounts this before csrfProtection).
  *
- *   GET  /setup   showSetup
- *   POST /setup   createAdmin   (then signed in, on to /)
+ *   GET  /setup   anonymousFormCsrf → showSetup
+ *   POST /setup   anonymousFormCsrf → createAdmin   (then signed in, on to /)
  */
 export function setupRoutes(deps: AppDeps): Router {
-  return Router().get(paths.setup, showSetup(deps)).post(paths.setup, createAdmin(deps));
+  const csrf = anonymousFormCsrf(deps.config, deps.clock);
+  return Router()
+    .get(paths.setup, csrf, showSetup(deps))
+    .post(paths.setup, csrf, createAdmin(deps));
 }
 
 const tokenParam = textField('Setup token', { max: 200 });
@@ -59,6 +64,7 @@ function createAdmin({ db, config, clock }: AppDeps): RequestHandler {
       { event: 'first_admin_created', userId: result.user.id },
       'first administrator created',
     );
+    clearAnonymousFormCookie(res, config);
     await startSignedInSession(req, result.user, now, 'password');
     const welcome = req.t.signIn.welcome(config.appName);
     setFlash(req, 'success', welcome.text, { links: welcome.links });

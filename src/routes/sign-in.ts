@@ -10,6 +10,7 @@ import { mayTrustBrowser } from '../auth/trusted-browsers.ts';
 import { findUserById, type User } from '../auth/users.ts';
 import type { AppDeps } from '../deps.ts';
 import { originOf } from '../http.ts';
+import { anonymousFormCsrf, clearAnonymousFormCookie } from '../middleware/csrf.ts';
 import { setFlash } from '../middleware/flash.ts';
 import { gateCookieAttributes, gateCookieName } from '../middleware/gate-cookie.ts';
 import { requireAuth } from '../middleware/guards.ts';
@@ -30,18 +31,27 @@ import { endKeygateGrants } from '../oidc/session-grants.ts';
 import { continuePath, gateReturnUrl } from './gate-return.ts';
 
 /**
- * The password step and signing out.
+ * The password step: an anonymous form, so its CSRF token needs no session (showing it to a new
+ * visitor stores nothing; app.ts mounts this before the session-bound csrfProtection).
  *
- *   GET  /login    showSignIn     (?rd=URL of a protected app: back there afterwards)
- *   POST /login    signIn         (password; 2FA users go on to /login/2fa, unless the browser
- *                                  is one they trusted: see auth/trusted-browsers.ts)
+ *   GET  /login    anonymousFormCsrf → showSignIn   (?rd=URL of a protected app: back there afterwards)
+ *   POST /login    anonymousFormCsrf → signIn       (password; 2FA users go on to /login/2fa,
+ *                                                    unless the browser is one they trusted:
+ *                                                    see auth/trusted-browsers.ts)
+ */
+export function signInRoutes(deps: AppDeps): Router {
+  const csrf = anonymousFormCsrf(deps.config, deps.clock);
+  return Router().get(paths.signIn, csrf, showSignIn(deps)).post(paths.signIn, csrf, signIn(deps));
+}
+
+/**
+ * Signing out (session-bound CSRF: mounted after csrfProtection).
+ *
  *   GET  /logout   requireAuth → showSignOut   (the no-JavaScript way to reach the POST)
  *   POST /logout   signOut        (rd: on to that app afterwards, through /continue)
  */
-export function signInRoutes(deps: AppDeps): Router {
+export function signOutRoutes(deps: AppDeps): Router {
   return Router()
-    .get(paths.signIn, showSignIn(deps))
-    .post(paths.signIn, signIn(deps))
     .get(paths.signOut, requireAuth, showSignOut(deps))
     .post(paths.signOut, signOut(deps));
 }
@@ -138,6 +148,7 @@ function signIn(deps: AppDeps): RequestHandler {
         form: req.t.signIn.wrongCredentials(result.triesLeft),
       });
     }
+    clearAnonymousFormCookie(res, config);
     if (result.user.totpEnabledAt) {
       const trustOffered = mayTrustBrowser(trustedBrowserRules(config), result.user);
       if (trustOffered && (await signInOnTrustedBrowser(deps, req, result.user, now, origin)))

@@ -13,10 +13,18 @@ import { startServerProcess, type ServerProcess } from '../helpers/server-proces
 
 /** A browser whose cookie travels between two Keygate processes behind one "load balancer". */
 function client() {
+  // Every cookie by name (the session's and the sign-in form's), as a browser keeps them.
+  const jar = new Map<string, string>();
   let cookie = '';
   const keep = (response: request.Response) => {
     const set = response.headers['set-cookie'] as unknown as string[] | undefined;
-    if (set?.[0]) cookie = set[0].split(';')[0]!;
+    for (const line of set ?? []) {
+      const pair = line.split(';')[0]!;
+      const name = pair.slice(0, pair.indexOf('='));
+      if (pair.endsWith('=')) jar.delete(name);
+      else jar.set(name, pair);
+    }
+    cookie = [...jar.values()].join('; ');
     return response;
   };
   return {

@@ -23,17 +23,23 @@ after(() => t.close());
  * a plain-HTTP test server, so this one keeps the session cookie itself.
  */
 function httpsBrowser() {
+  // The session cookie and the sign-in form's cookie, by name.
+  const jar = new Map<string, string>();
   let cookie: string | undefined;
   const keep = (response: Response) => {
     const set = response.headers['set-cookie'] as unknown as string[] | undefined;
-    const session = set?.find((line) => line.startsWith('__Host-keygate='));
-    if (session) {
-      cookie = session.split(';')[0];
-      rememberSecret(
-        'session id',
-        decodeURIComponent(cookie!.split('=')[1]!).slice(2).split('.')[0]!,
-      );
+    for (const line of set ?? []) {
+      const pair = line.split(';')[0]!;
+      const name = pair.slice(0, pair.indexOf('='));
+      if (pair.endsWith('=')) jar.delete(name);
+      else jar.set(name, pair);
+      if (name === '__Host-keygate' && !pair.endsWith('='))
+        rememberSecret(
+          'session id',
+          decodeURIComponent(pair.split('=')[1]!).slice(2).split('.')[0]!,
+        );
     }
+    cookie = jar.size ? [...jar.values()].join('; ') : undefined;
     return response;
   };
   const withHeaders = (test: request.Test) => {
@@ -66,8 +72,8 @@ function checkHeaders(label: string, response: Response, { cacheable = false } =
   assert.equal(headers['x-powered-by'], undefined, `${label}: X-Powered-By`);
   if (!cacheable) assert.equal(headers['cache-control'], 'no-store', `${label}: no-store`);
   for (const line of (headers['set-cookie'] as unknown as string[] | undefined) ?? []) {
-    assert.match(line, /^__Host-keygate=/, `${label}: cookie name`);
-    for (const attribute of [/; Path=\/(;|$)/, /; Secure/, /; HttpOnly/, /; SameSite=Lax/])
+    assert.match(line, /^__Host-keygate(-form)?=/, `${label}: cookie name`);
+    for (const attribute of [/; Path=\/(;|$)/, /; Secure/, /; HttpOnly/, /; SameSite=(Lax|Strict)/])
       assert.match(line, attribute, `${label}: cookie ${attribute}`);
     assert.doesNotMatch(line, /Domain=/i, `${label}: cookie Domain`);
   }

@@ -43,11 +43,14 @@ describe('npm run bench -- --quick', () => {
         '7 scale',
         '8 memory',
         '9 bot sessions',
+        '10 gate',
+        '12 OIDC',
+        '13 outbox',
       ]) {
         assert.match(stdout, new RegExp(`\\| ${scenario}`), `${scenario} is in the table`);
       }
       // Each row carries a verdict, but performance is not asserted: the suite shares two cores.
-      const rows = stdout.split('\n').filter((line) => /^\| \d /.test(line));
+      const rows = stdout.split('\n').filter((line) => /^\| \d+ /.test(line));
       for (const row of rows) assert.match(row, /\| (PASS|FAIL|info) +\|$/);
       assert.match(stdout, /AMD|Intel|cores, .*Node v\d+.*PostgreSQL \d+/);
       assert.match(stdout, /results: bench\/results\/.*-quick\.json/);

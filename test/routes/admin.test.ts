@@ -79,7 +79,7 @@ describe('admin area (policy off)', () => {
       })),
     );
     const seen: string[] = [];
-    let path: string | null = '/admin/users?q=list.example';
+    let path: string | null = '/admin/users?q=%40list.example';
     const pages: string[][] = [];
     while (path) {
       const page = await adminBrowser.get(path);
@@ -96,7 +96,7 @@ describe('admin area (policy off)', () => {
     assert.deepEqual(seen, emails, 'every user once, in email order');
 
     // Back from page 2 gives page 1 again.
-    const first = await adminBrowser.get('/admin/users?q=list.example');
+    const first = await adminBrowser.get('/admin/users?q=%40list.example');
     const nextHref = /href="([^"]+)" rel="next"/.exec(first.text)![1]!.replace(/&amp;/g, '&');
     const second = await adminBrowser.get(nextHref);
     const prevHref = /href="([^"]+)" rel="prev"/.exec(second.text)![1]!.replace(/&amp;/g, '&');
@@ -109,7 +109,7 @@ describe('admin area (policy off)', () => {
 
     // Sorted by last sign-in: newest first, never-signed-in last, still every user once.
     const bySignIn: string[] = [];
-    let sortPath: string | null = '/admin/users?q=list.example&sort=last_sign_in';
+    let sortPath: string | null = '/admin/users?q=%40list.example&sort=last_sign_in';
     while (sortPath) {
       const page = await adminBrowser.get(sortPath);
       bySignIn.push(
@@ -124,9 +124,9 @@ describe('admin area (policy off)', () => {
     assert.deepEqual(bySignIn.slice(0, signedIn.length), [...signedIn].reverse());
 
     // Filters.
-    const admins = await adminBrowser.get('/admin/users?q=list.example&role=admin');
+    const admins = await adminBrowser.get('/admin/users?q=%40list.example&role=admin');
     assert.equal([...admins.text.matchAll(/>paging-\d{3}@list\.example</g)].length, 12);
-    const inactive = await adminBrowser.get('/admin/users?q=LIST.EXAMPLE&active=no');
+    const inactive = await adminBrowser.get('/admin/users?q=%40LIST.EXAMPLE&active=no');
     assert.equal(
       [...inactive.text.matchAll(/>paging-\d{3}@list\.example</g)].length,
       18,
@@ -134,8 +134,20 @@ describe('admin area (policy off)', () => {
     );
     const one = await adminBrowser.get('/admin/users?q=paging-042');
     assert.equal([...one.text.matchAll(/>paging-\d{3}@list\.example</g)].length, 1);
-    const noTwoFactor = await adminBrowser.get('/admin/users?q=list.example&twofa=on');
+    const noTwoFactor = await adminBrowser.get('/admin/users?q=%40list.example&twofa=on');
     assert.match(noTwoFactor.text, /No users match/);
+    const prefix = await adminBrowser.get('/admin/users?q=PAGING-11');
+    assert.equal(
+      [...prefix.text.matchAll(/>paging-\d{3}@list\.example</g)].length,
+      10,
+      'the start of an address, any case',
+    );
+    const middle = await adminBrowser.get('/admin/users?q=ging-042');
+    assert.match(
+      middle.text,
+      /No users match/,
+      'not any substring (README: what a search matches)',
+    );
     const wildcard = await adminBrowser.get('/admin/users?q=%25');
     assert.match(wildcard.text, /No users match/, 'a % is searched for literally');
   });

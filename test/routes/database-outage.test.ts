@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
-import { createBrowser } from '../helpers/agent.ts';
+import { createBrowser, csrfTokenIn } from '../helpers/agent.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { adminQuery } from '../helpers/database.ts';
 import { makeUser } from '../helpers/factories.ts';
@@ -46,7 +46,17 @@ describe('when the database goes away and comes back', () => {
       const ready = await request(t.app).get('/readyz');
       assert.equal(ready.status, 503);
 
-      for (const page of [await browser.get('/'), await createBrowser(t.app).get('/login')]) {
+      // A new visitor's sign-in page needs no database (its CSRF token is stateless); sending
+      // it does.
+      const visitor = createBrowser(t.app);
+      const form = await visitor.get('/login');
+      assert.equal(form.status, 200);
+      const sent = await visitor.post('/login', {
+        email: user.email,
+        password: user.password,
+        _csrf: csrfTokenIn(form.text),
+      });
+      for (const page of [await browser.get('/'), sent]) {
         assert.equal(page.status, 503);
         assert.match(page.text, /temporarily unavailable/);
         assert.match(page.text, /try again in a minute/i);

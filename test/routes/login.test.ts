@@ -5,6 +5,7 @@ import request from 'supertest';
 import { createBrowser, csrfTokenIn, type Response } from '../helpers/agent.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { makeUser, uniqueEmail } from '../helpers/factories.ts';
+import { makeUserWithTwoFactor } from '../helpers/two-factor.ts';
 
 let t: TestApp;
 before(async () => {
@@ -52,12 +53,26 @@ describe('password sign-in', () => {
     assert.equal(events.length, 1);
   });
 
-  it('#9 when signing in, then the session id changes and the old one is worthless', async () => {
-    const user = await makeUser(t.db);
+  it('#9 when the sign-in page is shown, then no session starts (nothing to fixate or store)', async () => {
     const browser = createBrowser(t.app);
     const page = await browser.get('/login');
+    assert.equal(page.status, 200);
+    assert.equal(browser.sessionCookie(), undefined);
+    const cookies = (page.headers['set-cookie'] as unknown as string[]).map((c) => c.split('=')[0]);
+    assert.deepEqual(cookies, ['keygate.form'], 'only the form cookie of the stateless CSRF token');
+  });
+
+  it('#9 when signing in over an earlier session, then the session id changes and the old one is worthless', async () => {
+    const { user: twoFactorUser } = await makeUserWithTwoFactor(t);
+    const user = await makeUser(t.db);
+    const browser = createBrowser(t.app);
+    await browser.submit('/login', '/login', {
+      email: twoFactorUser.email,
+      password: twoFactorUser.password,
+    });
     const before = browser.sessionCookie();
-    assert.ok(before, 'the login form starts a session for its CSRF token');
+    assert.ok(before, 'the pending sign-in holds a session');
+    const page = await browser.get('/login');
     const response = await browser.post('/login', {
       email: user.email,
       password: user.password,
