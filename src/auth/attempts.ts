@@ -94,19 +94,18 @@ export async function settleAttempt(
 }
 
 /**
- * An attempt row and an audit event in one INSERT statement: one round trip. `also` (a trusted
- * browser, see markSignIn) and `mail` (an outbox row) are more INSERTs of the same moment, folded
- * into the same statement.
+ * An attempt row and an audit event in one INSERT statement: one round trip. `more`: further
+ * writes of the same moment (a TOTP step's UPDATE, a trusted browser, an outbox row; see
+ * markSignIn), folded into the same statement as data-modifying CTEs.
  */
 export async function recordAttemptAndEvent(
   db: Db,
   attempt: AttemptRow,
   event: AuditEvent,
-  also?: Knex.QueryBuilder | null,
-  mail?: Knex.QueryBuilder | null,
+  more: (Knex.QueryBuilder | null | undefined)[] = [],
 ): Promise<void> {
-  // Each optional insert is one more CTE of the same statement (still one round trip).
-  const extras = [also, mail].filter((q): q is Knex.QueryBuilder => !!q);
+  // Each further write is one more CTE of the same statement (still one round trip).
+  const extras = more.filter((q): q is Knex.QueryBuilder => !!q);
   const ctes = ['attempt AS (?)', ...extras.map((_q, i) => `extra${i} AS (?)`)].join(', ');
   await db.raw(`WITH ${ctes} ?`, [
     db('auth_attempts').insert(attempt),

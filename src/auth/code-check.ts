@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Db } from '../db/knex.ts';
 import { associatedData, decrypt, type KeyRing } from './encryption.ts';
 import { consumeRecoveryCode, parseRecoveryCode } from './recovery-codes.ts';
@@ -7,7 +8,16 @@ import type { User } from './users.ts';
 export type SecondFactorMethod = 'totp' | 'recovery_code';
 
 export type CodeOutcome =
-  | { ok: true; method: SecondFactorMethod }
+  | {
+      ok: true;
+      method: SecondFactorMethod;
+      /**
+       * During a sign-in, a right TOTP code's UPDATE (the step advanced, the last sign-in time
+       * set) is handed back unrun, for markSignIn to fold into the statement that records the
+       * sign-in: it must run in this transaction.
+       */
+      stepUpdate?: Knex.QueryBuilder;
+    }
   | {
       ok: false;
       reason: 'wrong_code' | 'replayed' | 'malformed' | 'already_used';
@@ -17,8 +27,9 @@ export type CodeOutcome =
 
 /**
  * One code against the account, inside the caller's transaction and under its lock on the
- * account row. During a sign-in (`pendingRef` set), a right TOTP code also sets the last sign-in
- * time, in the UPDATE that advances the last used step (one statement instead of two).
+ * account row (`user` read under it). During a sign-in (`pendingRef` set), a right TOTP code also
+ * sets the last sign-in time, in the UPDATE that advances the last used step, and that UPDATE is
+ * returned for the caller to run together with the sign-in's records (one statement, not two).
  */
 export async function checkCode(
   trx: Db,
@@ -53,7 +64,7 @@ export async function checkCode(
     }
     // Replay protection (RFC 6238 §5.2): only a step later than the last accepted one, advanced
     // by one conditional UPDATE, so the same code never works twice, even concurrently.
-    const advanced = await trx('users')
+    const update = trx('users')
       .where({ id: user.id })
       .where((q) => q.whereNull('totp_last_used_step').orWhere('totp_last_used_step', '<', step))
       .update({
@@ -61,6 +72,15 @@ export async function checkCode(
         ...(input.pendingRef !== null ? { last_sign_in_at: input.now } : {}),
       })
       .returning('id');
+    if (input.pendingRef !== null) {
+      // The row is locked and was read under the lock, so its last step is exact: a concurrent
+      // request with the same code waits for this transaction, then reads the advanced step.
+      const last = user.totpLastUsedStep;
+      if (last !== null && BigInt(step) <= BigInt(last))
+        return { ok: false, reason: 'replayed', driftMinutes: null };
+      return { ok: true, method: 'totp', stepUpdate: update };
+    }
+    const advanced = await update;
     if (advanced.length === 0) return { ok: false, reason: 'replayed', driftMinutes: null };
     return { ok: true, method: 'totp' };
   }

@@ -146,6 +146,7 @@ export async function verifySecondFactor(
         method: outcome.method,
         // A TOTP code's UPDATE set the time already (see checkCode); a recovery code's did not.
         lastSignIn: outcome.method === 'totp' ? 'set_by_caller' : 'set_here',
+        ...(outcome.stepUpdate ? { userUpdate: outcome.stepUpdate } : {}),
         attempt: attempt(true, null),
         ...(trustBrowser ? { trustBrowser } : {}),
         mail: newDeviceMail(user, limits.sinceLastSignIn, { now, origin }),

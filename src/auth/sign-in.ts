@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Db } from '../db/knex.ts';
 import { countSignIn } from '../metrics.ts';
 import { recordAttemptAndEvent, type AttemptRow } from './attempts.ts';
@@ -130,8 +131,13 @@ export async function markSignIn(
     now: Date;
     origin: RequestOrigin;
     method: SignInMethod;
-    /** Whether the caller's own UPDATE already set users.last_sign_in_at (one statement less). */
+    /**
+     * Whether the caller's own UPDATE set users.last_sign_in_at (one statement less): already
+     * run, or given as `userUpdate` to run within the statement that records the sign-in.
+     */
     lastSignIn: 'set_by_caller' | 'set_here';
+    /** The caller's UPDATE of the user row, not yet run (only with `attempt`: a code step). */
+    userUpdate?: Knex.QueryBuilder;
     attempt?: AttemptRow;
     /** "Don't ask for a code on this browser" was ticked (only with `attempt`: a code step). */
     trustBrowser?: TrustedBrowserRow;
@@ -151,7 +157,8 @@ export async function markSignIn(
   };
   const trusted = input.trustBrowser ? db('trusted_browsers').insert(input.trustBrowser) : null;
   const mail = input.mail ? db('mail_outbox').insert(outboxRow(input.mail)) : null;
-  if (input.attempt) await recordAttemptAndEvent(db, input.attempt, event, trusted, mail);
+  if (input.attempt)
+    await recordAttemptAndEvent(db, input.attempt, event, [input.userUpdate, trusted, mail]);
   else if (mail)
     await db.raw('WITH mail AS (?) ?', [mail, db('audit_events').insert(auditEventRow(event))]);
   else await db('audit_events').insert(auditEventRow(event));
