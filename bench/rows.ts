@@ -30,8 +30,9 @@ export function phaseRows(p: PhaseResult): Row[] {
       measured: `${fmt(p.code.rps, 0)} rps, p99 ${fmt(p.code.p99, 0)} ms`,
       baseline: `GET /login ${fmt(p.login.rps, 0)} rps`,
       ratio: ratioText(p.code.rps / p.login.rps),
-      target: '≥ 0.50',
-      pass: p.code.rps / p.login.rps >= 0.5,
+      // Issue 18: reported, no target this round (a counted, locked transaction per sign-in).
+      target: 'reported',
+      pass: null,
     },
     {
       scenario: `3 sign-in page${at}`,

@@ -18,7 +18,7 @@ export type OutboxResult =
 
 async function outboxRows(ctx: BenchContext): Promise<number> {
   const { rows } = await ctx.stack.db.raw<{ rows: { n: string }[] }>(
-    'SELECT count(*) AS n FROM outbox',
+    'SELECT count(*) AS n FROM mail_outbox',
   );
   return Number(rows[0]!.n);
 }
@@ -39,14 +39,14 @@ async function signIn(ctx: BenchContext, browser: Browser, userId: number) {
 
 /**
  * Row 13 (issue 15's outbox): a sign-in that queues a mail (the first from a new device, with
- * NOTIFY_NEW_DEVICE on as by default) against the same person's next sign-in from the same
+ * NOTIFICATIONS=all by default) against the same person's next sign-in from the same
  * browser, which queues none, in one server and one run; p50 of each. Every sample is checked
  * against the outbox itself, so a build that queues for both (or neither) says so instead of
  * passing. Skipped, with the reason, when this build has no outbox table.
  */
 export async function outboxScenario(ctx: BenchContext): Promise<OutboxResult> {
   const { rows } = await ctx.stack.db.raw<{ rows: { t: string | null }[] }>(
-    `SELECT to_regclass('outbox')::text AS t`,
+    `SELECT to_regclass('mail_outbox')::text AS t`,
   );
   if (!rows[0]!.t) return { available: false, reason: 'not available in this build (no outbox)' };
   const samples = ctx.options.quick ? 3 : 30;
@@ -56,6 +56,15 @@ export async function outboxScenario(ctx: BenchContext): Promise<OutboxResult> {
     userId,
     browser: new Browser(ctx.stack.url, `203.0.113.${(i % 200) + 20}`),
   }));
+  // People who have signed in before, elsewhere: a first sign-in is no "new device" (nothing to
+  // compare with), a sign-in from a browser and IP not seen in 30 days is.
+  await ctx.stack
+    .db('users')
+    .whereIn(
+      'id',
+      people.map((p) => p.userId),
+    )
+    .update({ last_sign_in_at: new Date(Date.now() - 86_400_000) });
   for (let round = 0; round < 2; round++) {
     if (round === 1) {
       // A TOTP step works once per user: the second sign-ins wait for the next step.
