@@ -13,9 +13,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { waitForPort } from './proxies.ts';
 
 export const APACHE_BINARY = process.env.APACHE_PATH ?? '/usr/sbin/apache2';
 const MODULES = process.env.APACHE_MODULES_DIR ?? '/usr/lib/apache2/modules';
@@ -114,23 +114,6 @@ function apacheConfig(dir: string, options: RelyingPartyOptions, urls: Urls): st
 interface Urls {
   redirectUri: string;
   signedOutUrl: string;
-}
-
-async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`apache2 exited: ${log()}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`apache2 did not listen on ${port}: ${log()}`);
 }
 
 const running = new Set<ChildProcess>();

@@ -84,9 +84,14 @@ export async function startKeygate(env: Record<string, string>): Promise<Running
   };
 }
 
-async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
+/** Resolves once `child` listens on `port` (a proxy, Apache…); throws with its log if it exits. */
+export async function waitForPort(
+  port: number,
+  child: ChildProcess,
+  log: () => string,
+): Promise<void> {
   for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`proxy exited: ${log()}`);
+    if (child.exitCode !== null) throw new Error(`${child.spawnfile} exited: ${log()}`);
     const open = await new Promise<boolean>((resolve) => {
       const socket = net.connect(port, '127.0.0.1');
       socket.once('connect', () => {
@@ -98,7 +103,7 @@ async function waitForPort(port: number, child: ChildProcess, log: () => string)
     if (open) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`proxy did not listen on ${port}: ${log()}`);
+  throw new Error(`${child.spawnfile} did not listen on ${port}: ${log()}`);
 }
 
 const running = new Set<ChildProcess>();
