@@ -212,6 +212,8 @@ for (const viewport of Object.keys(VIEWPORTS) as ViewportName[]) {
         await visitor.page.waitForURL(/\/login/);
 
         t.clock.advance(8 * 86_400_000);
+        // A sign-in form shown a week ago is stale: the person opens the page again.
+        await visitor.visit('/login', 'sign-in form a week later');
         await visitor.signIn(user, 'enrolment required');
         assert.equal(visitor.path(), '/settings/2fa/setup');
         await visitor.page.getByRole('button', { name: 'Show the QR code' }).waitFor();
