@@ -10,17 +10,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { enableTwoFactor } from '../../src/auth/enrolment.ts';
-import { codeForStep, generateTotpSecret, stepAt } from '../../src/auth/totp.ts';
+import { codeForStep, stepAt } from '../../src/auth/totp.ts';
 import {
   relyingPartyUrls,
   startApacheRelyingParty,
   type RelyingParty,
 } from '../helpers/apache-rp.ts';
-import { makeUser } from '../helpers/factories.ts';
 import { addOidcApp, createOidcTestApp, type OidcTestApp } from '../helpers/oidc.ts';
 import { freePort } from '../helpers/proxies.ts';
 import { rememberSecret } from '../helpers/secrets.ts';
+import { makeUserWithTwoFactor } from '../helpers/two-factor.ts';
 import { launchChromium, openVisitor, VIEWPORTS, type Site, type ViewportName } from './harness.ts';
 
 let browser: Browser;
@@ -52,26 +51,10 @@ after(async () => {
   await t?.close();
 });
 
-async function userWithTwoFactor() {
-  const user = await makeUser(t.db);
-  const secret = generateTotpSecret();
-  rememberSecret('totp secret', secret);
-  const enabled = await enableTwoFactor(t.db, {
-    userId: user.id,
-    secret,
-    step: stepAt(t.clock.now()) - 2,
-    keys: t.config.totpKeys,
-    now: new Date(t.clock.now()),
-    origin: { ip: '127.0.0.1', userAgent: null },
-  });
-  assert.ok(enabled.ok);
-  return { ...user, secret };
-}
-
 for (const viewport of Object.keys(VIEWPORTS) as ViewportName[]) {
   describe(`at ${viewport} width, with JavaScript off, through Apache with mod_auth_openidc`, () => {
     it('when a person opens an app that signs in with Keygate, then they sign in with password and code, the app receives who they are and that it was two-factor, and signing out through the app ends both', async () => {
-      const user = await userWithTwoFactor();
+      const { user, secret } = await makeUserWithTwoFactor(t);
       const visitor = await openVisitor(browser, site, viewport, 'oidc');
       const { page } = visitor;
       try {
@@ -81,7 +64,7 @@ for (const viewport of Object.keys(VIEWPORTS) as ViewportName[]) {
         await visitor.check('sign-in for an OpenID app');
         await visitor.signIn(user, 'code step for an OpenID app');
         assert.equal(visitor.path(), '/login/2fa');
-        const code = await codeForStep(user.secret, stepAt(t.clock.now()));
+        const code = await codeForStep(secret, stepAt(t.clock.now()));
         rememberSecret('typed in a browser', code);
         await page.getByLabel('Authentication code', { exact: true }).fill(code);
         await Promise.all([
