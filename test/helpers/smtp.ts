@@ -3,7 +3,8 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { createMailWorker, type MailWorker } from '../../src/mail/worker.ts';
 import { transportFor } from '../../src/mail/transport.ts';
-import type { TestApp } from './app.ts';
+import { after, before } from 'node:test';
+import { createTestApp, type TestApp } from './app.ts';
 import { rememberSecret } from './secrets.ts';
 
 /** A mail as the SMTP server received it, parsed, with its envelope recipient. */
@@ -100,4 +101,40 @@ export function linkIn(mail: ReceivedMail, kind: 'reset' | 'confirm'): string {
   if (!match) throw new Error(`no ${kind} link in the mail "${mail.subject}"`);
   rememberSecret('mailed link token', match[1]!.split('/').pop());
   return match[1]!;
+}
+
+export interface MailTestStack {
+  t: TestApp;
+  mailbox: TestMailbox;
+  worker: MailWorker;
+  /** The mails `email` got with a subject matching `subject`, after the worker ran once. */
+  mailsTo(email: string, subject: RegExp): Promise<ReceivedMail[]>;
+}
+
+/**
+ * For a test file: a mailbox, a test app sending to it over SMTP and its mail worker (run by
+ * hand), made before the file's tests and closed after them; `use` receives them.
+ */
+export function withMailStack(use: (stack: MailTestStack) => void): void {
+  let stack: MailTestStack;
+  before(async () => {
+    const mailbox = await startMailbox();
+    const t = await createTestApp({ REQUIRE_2FA: 'off', SMTP_URL: mailbox.url });
+    const worker = mailWorkerFor(t);
+    stack = {
+      t,
+      mailbox,
+      worker,
+      async mailsTo(email, subject) {
+        await worker.runOnce();
+        return mailbox.to(email).filter((mail) => subject.test(mail.subject));
+      },
+    };
+    use(stack);
+  });
+  after(async () => {
+    await stack?.worker.stop();
+    await stack?.t.close();
+    await stack?.mailbox.close();
+  });
 }

@@ -1,31 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { createBrowser, csrfTokenIn } from '../helpers/agent.ts';
-import { createTestApp, type TestApp } from '../helpers/app.ts';
+import type { TestApp } from '../helpers/app.ts';
 import { makeUser, uniqueEmail } from '../helpers/factories.ts';
-import { linkIn, mailWorkerFor, startMailbox, type TestMailbox } from '../helpers/smtp.ts';
+import { linkIn, withMailStack, type MailTestStack } from '../helpers/smtp.ts';
 import { signInWithPassword } from '../helpers/two-factor.ts';
-import type { MailWorker } from '../../src/mail/worker.ts';
 
 describe('changing an email address', () => {
   let t: TestApp;
-  let mailbox: TestMailbox;
-  let worker: MailWorker;
-  before(async () => {
-    mailbox = await startMailbox();
-    t = await createTestApp({ REQUIRE_2FA: 'off', SMTP_URL: mailbox.url });
-    worker = mailWorkerFor(t);
-  });
-  after(async () => {
-    await worker.stop();
-    await t.close();
-    await mailbox.close();
-  });
-
-  async function mailsTo(email: string, subject: RegExp) {
-    await worker.runOnce();
-    return mailbox.to(email).filter((mail) => subject.test(mail.subject));
-  }
+  let mailsTo: MailTestStack['mailsTo'];
+  withMailStack((stack) => ({ t, mailsTo } = stack));
 
   async function askFor(browser: Awaited<ReturnType<typeof signInWithPassword>>, email: string) {
     const asked = await browser.submit('/settings/email', '/settings/email', { email });

@@ -1,18 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTemporaryPassword } from '../../src/auth/temporary-password.ts';
 import { resetTwoFactorOf } from '../../src/auth/user-admin.ts';
 import { createBrowser, csrfTokenIn } from '../helpers/agent.ts';
-import { createTestApp, type TestApp } from '../helpers/app.ts';
+import type { TestApp } from '../helpers/app.ts';
 import { makeUser } from '../helpers/factories.ts';
-import { mailWorkerFor, startMailbox, type TestMailbox } from '../helpers/smtp.ts';
+import { withMailStack, type MailTestStack } from '../helpers/smtp.ts';
 import {
   codeAt,
   makeUserWithTwoFactor,
   signInWithPassword,
   startSignIn,
 } from '../helpers/two-factor.ts';
-import type { MailWorker } from '../../src/mail/worker.ts';
 
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
 const PHONE =
@@ -21,24 +20,8 @@ const PHONE =
 /** Every security notification, each its own mail, over SMTP. */
 describe('security notifications', () => {
   let t: TestApp;
-  let mailbox: TestMailbox;
-  let worker: MailWorker;
-  before(async () => {
-    mailbox = await startMailbox();
-    t = await createTestApp({ REQUIRE_2FA: 'off', SMTP_URL: mailbox.url });
-    worker = mailWorkerFor(t);
-  });
-  after(async () => {
-    await worker.stop();
-    await t.close();
-    await mailbox.close();
-  });
-
-  /** The mails `email` got with a subject matching `subject`, after the worker ran. */
-  async function mailsTo(email: string, subject: RegExp) {
-    await worker.runOnce();
-    return mailbox.to(email).filter((mail) => subject.test(mail.subject));
-  }
+  let mailsTo: MailTestStack['mailsTo'];
+  withMailStack((stack) => ({ t, mailsTo } = stack));
 
   function assertNotice(text: string) {
     assert.match(text, /When: \d+ \w+ \d{4}, \d\d:\d\d UTC\./, 'when');

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { queueMail } from '../../src/auth/outbox.ts';
 import { pruneOldRecords } from '../../src/auth/retention.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -9,7 +9,7 @@ import { createMailWorker, retryDelayMs, type MailWorker } from '../../src/mail/
 import { createBrowser } from '../helpers/agent.ts';
 import { createTestApp, testSecrets, type TestApp } from '../helpers/app.ts';
 import { makeUser, uniqueEmail } from '../helpers/factories.ts';
-import { mailWorkerFor, startMailbox, type TestMailbox } from '../helpers/smtp.ts';
+import { mailWorkerFor, withMailStack, type TestMailbox } from '../helpers/smtp.ts';
 
 const DAY = 86_400_000;
 
@@ -17,16 +17,7 @@ describe('the mail outbox and its worker', () => {
   let t: TestApp;
   let mailbox: TestMailbox;
   let worker: MailWorker;
-  before(async () => {
-    mailbox = await startMailbox();
-    t = await createTestApp({ REQUIRE_2FA: 'off', SMTP_URL: mailbox.url });
-    worker = mailWorkerFor(t);
-  });
-  after(async () => {
-    await worker.stop();
-    await t.close();
-    await mailbox.close();
-  });
+  withMailStack((stack) => ({ t, mailbox, worker } = stack));
 
   /** Signs in from a browser with its own user agent (a "device"). */
   async function signInWith(email: string, password: string, userAgent: string) {
