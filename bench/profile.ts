@@ -10,9 +10,12 @@
  *   code    POST /login/2fa with a valid code, one pending sign-in per user (scenario 2)
  *   search  the admin user list searched for one user (scenario 7)
  *   flood   wrong passwords on a throttled account (scenario 6's flood)
+ *   gate    nginx's authz call for a live session, straight to Keygate (scenario 10, no nginx)
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { hashGateToken } from '../src/auth/gate.ts';
+import { GATE_LOOKUP } from '../src/auth/gate-lookup.ts';
 import { listUsers } from '../src/auth/user-list.ts';
 import { loadConfig } from '../src/config.ts';
 import { ROOT } from '../src/dirs.ts';
@@ -22,10 +25,12 @@ import { load, type RequestShape } from './load.ts';
 import { summariseProfile } from './profile-summary.ts';
 import { nameSearch } from './names.ts';
 import { emailOf, seedMaterial, seedUsers } from './seed.ts';
+import type { BenchContext } from './context.ts';
+import { GATE_HOST, liveGateTokens } from './scenarios/gate.ts';
 import { anonymousForm, pendingSignIns, seedSessions } from './sessions.ts';
 import { build, cpuSeconds, startStack } from './stack.ts';
 
-const KINDS = ['page', 'code', 'search', 'flood'] as const;
+const KINDS = ['page', 'code', 'search', 'flood', 'gate'] as const;
 type Kind = (typeof KINDS)[number];
 const USAGE = `usage: npm run bench:profile -- <${KINDS.join('|')}> [--users N] [--seconds S]`;
 
@@ -121,6 +126,32 @@ async function main() {
         );
         explained = rows.map((row) => row['QUERY PLAN']).join('\n');
       }
+    } else if (options.kind === 'gate') {
+      const tokens = await liveGateTokens(
+        { stack, userCount: options.users } as BenchContext,
+        100_000,
+      );
+      // The statement eight calls that arrive together share, explained.
+      const eight = tokens.slice(0, 8);
+      const { rows } = await stack.db.raw<{ rows: Record<string, string>[] }>(
+        `EXPLAIN (ANALYZE, BUFFERS) ${GATE_LOOKUP.replace(/\$\d+/g, '?')}`,
+        [eight.map(() => GATE_HOST), eight.map(hashGateToken), eight.map(() => Date.now() / 1000)],
+      );
+      const generic = await stack.db.raw<{ rows: Record<string, string>[] }>(
+        `EXPLAIN (GENERIC_PLAN) ${GATE_LOOKUP}`,
+      );
+      explained = [...rows, { 'QUERY PLAN': '\ngeneric plan:' }, ...generic.rows]
+        .map((row) => row['QUERY PLAN'])
+        .join('\n');
+      request = (i) => ({
+        path: '/api/authz/auth-request',
+        headers: {
+          cookie: `__Secure-keygate-gate=${tokens[i % tokens.length]}`,
+          'x-original-url': `https://${GATE_HOST}/`,
+          'x-original-method': 'GET',
+          accept: 'text/html',
+        },
+      });
     } else {
       const sessions = [anonymousForm(config.sessionSecrets[0]!)];
       const victim = 2;
@@ -161,7 +192,8 @@ async function main() {
     console.log(summariseProfile(path.join(dir, file), 25));
     console.log(`\nprofile: ${path.relative(ROOT, path.join(dir, file))}`);
   }
-  if (explained) console.log(`\nEXPLAIN (ANALYZE, BUFFERS) of the search:\n${explained}`);
+  if (explained)
+    console.log(`\nEXPLAIN (ANALYZE, BUFFERS) of the ${options.kind} statement:\n${explained}`);
 }
 
 main().catch((error: unknown) => {

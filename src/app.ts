@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import ejs from 'ejs';
 import express, { type Express } from 'express';
 import {
@@ -25,7 +26,7 @@ import { adminAppsRoutes } from './routes/admin-apps.ts';
 import { adminUserEmailRoutes } from './routes/admin-user-email.ts';
 import { adminUserGroupsRoutes } from './routes/admin-user-groups.ts';
 import { adminUserRoutes } from './routes/admin-user.ts';
-import { authzRoutes } from './routes/authz.ts';
+import { authzHandler } from './routes/authz.ts';
 import { adminUsersRoutes } from './routes/admin-users.ts';
 import { timeRequests } from './metrics.ts';
 import { confirmRoutes } from './routes/confirm.ts';
@@ -46,7 +47,7 @@ import { trustedBrowsersSettingsRoutes } from './routes/trusted-browsers-setting
 import { twoFactorSettingsRoutes } from './routes/two-factor-settings.ts';
 
 /**
- * The request flow, in order: forward-auth (its own context, no session) → request id and log
+ * The request flow, in order: forward-auth (before Express, on Node's request: routes/authz.ts) → request id and log
  * line → security headers → static files → health probes (no session) → cross-site refusal → form body → session (load; saved before each
  * response by session/response.ts) → timeouts → the signed-in user → what their account still
  * requires → notices → the anonymous forms' routers (stateless CSRF) → session-bound CSRF → the other routers → 404 → the one error handler.
@@ -79,8 +80,6 @@ export function createApp(deps: AppDeps): Express {
   // Without a way to send mail (production, no SMTP_URL), "Forgot your password?" says to ask an admin.
   app.locals.resetByEmail = config.mail.transport !== 'off';
 
-  // Forward-auth answers proxies first: no session, no cookie, no bcrypt, its own lean context.
-  app.use(authzRoutes(deps));
   app.use(requestContext(logger, clock));
   app.use(timeRequests);
   app.use(securityHeaders(config.isProduction));
@@ -150,5 +149,18 @@ export function createApp(deps: AppDeps): Express {
   app.use(recoverExpiredSignInForms);
   app.use(notFound);
   app.use(errorHandler);
+
+  // Forward-auth answers proxies first, on Node's own request and response: the call comes before
+  // every request to every protected app, and Express's per-request work would be most of its
+  // cost. (An Express app is a function that calls app.handle; listen() and supertest both go
+  // through it, so this is the one entrance.)
+  const authz = authzHandler(deps, app);
+  const inner = app as unknown as { handle(...args: unknown[]): void };
+  const handle = inner.handle.bind(app);
+  Object.assign(app, {
+    handle(req: IncomingMessage, res: ServerResponse, callback?: unknown) {
+      if (!authz(req, res)) handle(req, res, callback);
+    },
+  });
   return app;
 }

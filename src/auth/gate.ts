@@ -1,12 +1,12 @@
 /**
- * The gate's data: its cookie's token, and the one statement an authz call costs. The token is
+ * The gate's data: its cookie's token (the statement an authz call costs is in gate-lookup.ts),
+ * its idle clock and its denials. The token is
  * 256 random bits; only its SHA-256 is kept, in the session it was issued to (`gateHash`, copied
  * by a trigger into an indexed column), so it lives and dies with that session: signing out,
  * "sign out everywhere", a password or 2FA change and deactivation end it on the next call.
  */
 import crypto from 'node:crypto';
 import type { Db } from '../db/knex.ts';
-import { toApp, type AppRow, type ProtectedApp } from './protected-apps.ts';
 import type { Role } from './users.ts';
 
 export function newGateToken(): string {
@@ -38,96 +38,6 @@ export interface GateIdentity {
   sessionGeneration: number | null;
   createdAt: number | null;
   lastSeenAt: number | null;
-}
-
-const LOOKUP = `SELECT
-   (SELECT coalesce(json_agg(a), '[]'::json) FROM
-      (SELECT id, name, host, path_prefix, policy, allowed_groups FROM protected_apps
-        WHERE host = $1) a) AS apps,
-   s.sid, s.sess, u.id AS user_id, u.email, u.role, u.is_active, u.must_change_password,
-   u.totp_enabled_at, u.two_factor_grace_started_at, u.session_generation,
-   ARRAY(SELECT group_name FROM user_groups g WHERE g.user_id = u.id ORDER BY group_name)
-     AS groups
- FROM (SELECT 1) AS one
- LEFT JOIN sessions s ON s.gate_hash = $2 AND s.expire >= to_timestamp($3)
- LEFT JOIN users u ON u.id = s.user_id`;
-
-interface PgConnection {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
-}
-
-/**
- * A named (prepared) statement on one of knex's own connections: PostgreSQL parses and plans it
- * once per connection instead of on every call, which is what an authz call mostly costs.
- */
-async function preparedQuery<Row>(
-  db: Db,
-  name: string,
-  text: string,
-  values: unknown[],
-): Promise<{ rows: Row[] }> {
-  const client = db.client as {
-    acquireConnection(): Promise<PgConnection>;
-    releaseConnection(connection: PgConnection): Promise<void>;
-  };
-  const connection = await client.acquireConnection();
-  try {
-    return (await connection.query({ name, text, values })) as { rows: Row[] };
-  } finally {
-    await client.releaseConnection(connection);
-  }
-}
-
-interface LookupRow {
-  apps: AppRow[];
-  sid: string | null;
-  sess: { generation?: number; createdAt?: number; lastSeenAt?: number } | null;
-  user_id: string | null;
-  email: string | null;
-  role: Role | null;
-  is_active: boolean | null;
-  must_change_password: boolean | null;
-  totp_enabled_at: Date | null;
-  two_factor_grace_started_at: Date | null;
-  session_generation: number | null;
-  groups: string[] | null;
-}
-
-/**
- * One statement: the apps on `hostname`, and (if the token hash names a live session) the
- * session's times, its user and their groups. Nothing is written.
- */
-export async function lookUpGate(
-  db: Db,
-  input: { tokenHash: string | null; hostname: string; nowMs: number },
-): Promise<{ apps: ProtectedApp[]; identity: GateIdentity | null }> {
-  const result = await preparedQuery<LookupRow>(db, 'keygate_gate_lookup', LOOKUP, [
-    input.hostname,
-    input.tokenHash ?? '',
-    Math.ceil(input.nowMs / 1000),
-  ]);
-  const row = result.rows[0]!;
-  const apps = row.apps.map(toApp);
-  if (!row.sid || !row.user_id || !row.sess) return { apps, identity: null };
-  const time = (value: unknown) => (typeof value === 'number' ? value : null);
-  return {
-    apps,
-    identity: {
-      sid: row.sid,
-      userId: String(row.user_id),
-      email: row.email!,
-      role: row.role!,
-      groups: row.groups ?? [],
-      isActive: row.is_active === true,
-      mustChangePassword: row.must_change_password === true,
-      totpEnabledAt: row.totp_enabled_at,
-      twoFactorGraceStartedAt: row.two_factor_grace_started_at,
-      generation: Number(row.session_generation),
-      sessionGeneration: typeof row.sess.generation === 'number' ? row.sess.generation : null,
-      createdAt: time(row.sess.createdAt),
-      lastSeenAt: time(row.sess.lastSeenAt),
-    },
-  };
 }
 
 /**

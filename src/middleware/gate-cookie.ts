@@ -8,7 +8,8 @@
  * signing in (password, code, setup, a refreshed authentication) is covered by one rule; a
  * planted gate cookie is never adopted, since only a token whose hash the session holds counts.
  */
-import type { Request, RequestHandler } from 'express';
+import type { IncomingMessage } from 'node:http';
+import type { RequestHandler } from 'express';
 import type { Config } from '../config.ts';
 import { hashGateToken, isGateToken, newGateToken } from '../auth/gate.ts';
 
@@ -28,7 +29,7 @@ export function gateCookieAttributes(config: Config) {
 }
 
 /** The gate token the request presents, if well-formed (the first one: a browser's own first). */
-export function presentedGateToken(req: Request, config: Config): string | null {
+export function presentedGateToken(req: IncomingMessage, config: Config): string | null {
   const header = req.headers.cookie;
   if (!header) return null;
   const prefix = `${gateCookieName(config)}=`;

@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 
 /** What the proxy says was asked for: the full URL, the method, and whether a browser navigates. */
 export interface OriginalRequest {
@@ -12,7 +12,7 @@ const METHOD = /^[A-Z]{1,16}$/;
 const HOST = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 
 /** A header sent exactly once (Node joins repeated ones with ", ", which no value here contains). */
-function single(req: Request, name: string): string | null {
+function single(req: IncomingMessage, name: string): string | null {
   const value = req.headers[name.toLowerCase()];
   return typeof value === 'string' && value !== '' ? value : null;
 }
@@ -36,7 +36,7 @@ function absoluteUrl(text: string): URL | null {
  * malformed header makes the whole call a bad request: never a guess.
  */
 export function originalRequest(
-  req: Request,
+  req: IncomingMessage,
   endpoint: 'auth-request' | 'forward-auth',
 ): { ok: true; request: OriginalRequest } | { ok: false; reason: string } {
   let url: URL | null;
@@ -59,7 +59,7 @@ export function originalRequest(
   }
   if (!url) return { ok: false, reason: 'original_url' };
   if (!method || !METHOD.test(method)) return { ok: false, reason: 'original_method' };
-  const accept = req.get('accept') ?? '';
-  const xhr = (req.get('x-requested-with') ?? '').toLowerCase() === 'xmlhttprequest';
+  const accept = single(req, 'accept') ?? '';
+  const xhr = (single(req, 'x-requested-with') ?? '').toLowerCase() === 'xmlhttprequest';
   return { ok: true, request: { url, method, navigation: !xhr && /text\/html/i.test(accept) } };
 }

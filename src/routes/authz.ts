@@ -1,113 +1,51 @@
 import crypto from 'node:crypto';
-import {
-  Router,
-  type ErrorRequestHandler,
-  type Request,
-  type RequestHandler,
-  type Response,
-} from 'express';
-import { hashGateToken, lookUpGate, recordGateDenial, touchGateSession } from '../auth/gate.ts';
-import {
-  decideAccess,
-  idleClockDue,
-  type GateDecision,
-  type IdentityHeaders,
-} from '../auth/gate-access.ts';
-import { countGateDecision, type GateEndpoint } from '../auth/gate-counters.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Express } from 'express';
+import proxyAddr from 'proxy-addr';
+import { hashGateToken, recordGateDenial, touchGateSession } from '../auth/gate.ts';
+import { lookUpGate } from '../auth/gate-lookup.ts';
+import { decideAccess, idleClockDue, type GateDecision } from '../auth/gate-access.ts';
+import { countGateDecision } from '../auth/gate-counters.ts';
 import type { AppDeps } from '../deps.ts';
 import { presentedGateToken } from '../middleware/gate-cookie.ts';
 import type { Logger } from '../logger.ts';
 import { messagesFor } from '../messages/index.ts';
 import { paths } from '../paths.ts';
 import { portalUrl } from './gate-return.ts';
+import {
+  AUTHZ_HEADERS,
+  answer,
+  endpointFor,
+  sendAllowed,
+  text,
+  type Call,
+} from './authz-answers.ts';
 import { originalRequest, type OriginalRequest } from './authz-request.ts';
 
 /**
- * Forward-auth for reverse proxies (mounted before the session middleware: no session is read or
- * made, no cookie set, no bcrypt run; every answer is no-store). The proxy asks about each request
- * to a protected app; the only 2xx is an allowed request, always with all three identity headers.
+ * Forward-auth for reverse proxies. The proxy asks about each request to a protected app; the
+ * only 2xx is an allowed request, always with all three identity headers.
  *
- *   *    /api/authz/*              authzContext (wording, lazy logger, fixed headers)
  *   GET  /api/authz/auth-request   fromTrustedProxy → authRequest   (nginx auth_request)
  *   GET  /api/authz/forward-auth   fromTrustedProxy → forwardAuth   (Caddy, Traefik)
- *   *    /api/authz/*              authzErrors (503, never 500)
+ *   any other method or path       not answered here (Express's 404)
+ *   a failure                      503 with Retry-After, never 500
  *
- * app.ts mounts this first, before the request logger and helmet: the call sits in front of
- * every request to every protected app, so it gets a context of its own that costs nothing
- * until used (no per-request log line: denials and refusals log their own).
+ * The call sits in front of every request to every protected app, so it is answered on Node's
+ * own request and response, before Express (app.ts hands these two paths here): no session is
+ * read or made, no cookie set, no bcrypt run, no per-request log line (denials and refusals log
+ * their own), and every answer is no-store. What it costs is the one statement of lookUpGate.
  */
-export function authzRoutes(deps: AppDeps): Router {
-  return Router()
-    .use(paths.authz, authzContext(deps.logger))
-    .get(paths.authzAuthRequest, fromTrustedProxy('auth-request'), authRequest(deps))
-    .get(paths.authzForwardAuth, fromTrustedProxy('forward-auth'), forwardAuth(deps))
-    .use(paths.authz, authzErrors);
-}
-
-// The answers are plain text, redirects and (Caddy, Traefik) the denied page: no script, nothing
-// framed, nothing cached.
-const AUTHZ_HEADERS = {
-  'Cache-Control': 'no-store',
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'same-origin',
-  'Content-Security-Policy':
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-};
-
-function authzContext(logger: Logger): RequestHandler {
-  return function authzContext(req, res, next) {
-    let child: Logger | undefined;
-    Object.defineProperty(req, 'log', {
-      configurable: true,
-      enumerable: true,
-      get: () => {
-        if (!child) {
-          req.id = crypto.randomUUID();
-          child = logger.child({ reqId: req.id, path: req.path });
-        }
-        return child;
-      },
-    });
-    req.t = messagesFor(req.get('accept-language'));
-    res.locals.t = req.t;
-    res.set(AUTHZ_HEADERS);
-    next();
-  };
-}
-
-function endpointOf(req: Request): GateEndpoint {
-  return req.path === paths.authzAuthRequest ? 'auth-request' : 'forward-auth';
-}
-
-/** Forwarded headers are believed only from TRUST_PROXY's addresses; anyone else gets a 403. */
-function fromTrustedProxy(endpoint: GateEndpoint): RequestHandler {
-  return function fromTrustedProxy(req, res, next) {
-    const trust = req.app.get('trust proxy fn') as (address: string, hop: number) => boolean;
-    if (trust(req.socket.remoteAddress ?? '', 0)) return next();
-    req.log.warn(
-      { event: 'authz_refused', reason: 'untrusted_proxy', peer: req.socket.remoteAddress },
-      'authz call from an untrusted address',
-    );
-    countGateDecision(endpoint, 'untrusted_proxy');
-    res.status(403).type('text/plain').send(req.t.gate.untrustedProxy());
-  };
-}
-
-/** The one way to answer 2xx: every identity header set, each non-empty (checked again here). */
-function sendAllowed(res: Response, headers: IdentityHeaders): void {
-  const values = Object.values(headers);
-  if (values.length !== 3 || values.some((value) => typeof value !== 'string' || value === ''))
-    throw new Error('an allowed answer without its identity headers');
-  res.status(200).set(headers).end();
-}
+export type AuthzHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 /** Reads the original request, looks the person up (one statement) and decides. */
 async function decide(
   { db, config, clock }: AppDeps,
-  req: Request,
+  call: Call,
+  clientIp: () => string,
   original: OriginalRequest,
 ): Promise<GateDecision> {
-  const token = presentedGateToken(req, config);
+  const token = presentedGateToken(call.req, config);
   const nowMs = clock.now();
   const { apps, identity } = await lookUpGate(db, {
     tokenHash: token ? hashGateToken(token) : null,
@@ -134,27 +72,32 @@ async function decide(
     });
   }
   if (decision.kind === 'deny' && decision.userId) {
+    const userAgent = call.req.headers['user-agent'];
     await recordGateDenial(db, {
       userId: decision.userId,
       app: decision.app?.name ?? original.url.hostname,
       reason: decision.reason,
-      ip: req.ip ?? 'unknown',
-      userAgent: req.get('user-agent') ?? null,
+      ip: clientIp(),
+      userAgent: typeof userAgent === 'string' ? userAgent : null,
       now: new Date(nowMs),
     });
   }
   if (decision.kind === 'deny')
-    req.log.info(
-      { event: 'authz_denied', reason: decision.reason, userId: decision.userId },
-      'authz denied',
-    );
+    call
+      .log()
+      .info(
+        { event: 'authz_denied', reason: decision.reason, userId: decision.userId },
+        'authz denied',
+      );
   return decision;
 }
 
-function badRequest(req: Request, res: Response, endpoint: GateEndpoint, reason: string) {
-  req.log.warn({ event: 'authz_refused', reason }, 'authz call without usable forwarded headers');
-  countGateDecision(endpoint, 'bad_request');
-  res.status(400).type('text/plain').send(req.t.gate.badRequest());
+function badRequest(call: Call, reason: string): void {
+  call
+    .log()
+    .warn({ event: 'authz_refused', reason }, 'authz call without usable forwarded headers');
+  countGateDecision(call.endpoint, 'bad_request');
+  text(call, 400, call.t.gate.badRequest());
 }
 
 /** The portal page a refusal sends the person to, with the original URL to come back to. */
@@ -169,73 +112,128 @@ function portalTarget(deps: AppDeps, decision: GateDecision, url: URL): string {
 }
 
 /** nginx: 401 (sign in or enrol first) and 403 carry the portal page in Location; 200 the identity. */
-function authRequest(deps: AppDeps): RequestHandler {
-  return async function authRequest(req, res) {
-    const original = originalRequest(req, 'auth-request');
-    if (!original.ok) return badRequest(req, res, 'auth-request', original.reason);
-    const decision = await decide(deps, req, original.request);
-    if (decision.kind === 'allow') {
-      countGateDecision('auth-request', 'allowed');
-      return sendAllowed(res, decision.headers);
-    }
-    res.set('Location', portalTarget(deps, decision, original.request.url)).type('text/plain');
-    if (decision.kind === 'deny') {
-      countGateDecision('auth-request', 'denied');
-      return res.status(403).send(req.t.gate.deniedPlain(decision.app?.name ?? null));
-    }
-    countGateDecision(
-      'auth-request',
-      decision.kind === 'enrol' ? 'enrolment_redirect' : 'sign_in_redirect',
-    );
-    res
-      .status(401)
-      .send(
-        decision.kind === 'enrol' ? req.t.gate.enrolmentRequired() : req.t.gate.signInRequired(),
-      );
-  };
+async function authRequest(deps: AppDeps, call: Call, clientIp: () => string): Promise<void> {
+  const original = originalRequest(call.req, 'auth-request');
+  if (!original.ok) return badRequest(call, original.reason);
+  const decision = await decide(deps, call, clientIp, original.request);
+  if (decision.kind === 'allow') {
+    countGateDecision('auth-request', 'allowed');
+    return sendAllowed(call, decision.headers);
+  }
+  const location = { Location: portalTarget(deps, decision, original.request.url) };
+  if (decision.kind === 'deny') {
+    countGateDecision('auth-request', 'denied');
+    return text(call, 403, call.t.gate.deniedPlain(decision.app?.name ?? null), location);
+  }
+  countGateDecision(
+    'auth-request',
+    decision.kind === 'enrol' ? 'enrolment_redirect' : 'sign_in_redirect',
+  );
+  text(
+    call,
+    401,
+    decision.kind === 'enrol' ? call.t.gate.enrolmentRequired() : call.t.gate.signInRequired(),
+    location,
+  );
 }
 
 /** Caddy and Traefik copy a non-2xx answer to the browser: redirects for navigations, else 401. */
-function forwardAuth(deps: AppDeps): RequestHandler {
-  return async function forwardAuth(req, res) {
-    const original = originalRequest(req, 'forward-auth');
-    if (!original.ok) return badRequest(req, res, 'forward-auth', original.reason);
-    const { url, method, navigation } = original.request;
-    const decision = await decide(deps, req, original.request);
-    if (decision.kind === 'allow') {
-      countGateDecision('forward-auth', 'allowed');
-      return sendAllowed(res, decision.headers);
-    }
-    if (decision.kind === 'deny') {
-      countGateDecision('forward-auth', 'denied');
-      const app = decision.app;
-      if (!navigation)
-        return res
-          .status(403)
-          .type('text/plain')
-          .send(req.t.gate.deniedPlain(app?.name ?? null));
-      return res.status(403).render('gate/denied', {
-        ...req.t.gate.denied(app?.name ?? null, app?.allowedGroups ?? []),
-        portal: deps.config.baseUrl,
-      });
-    }
-    if (!navigation) {
-      countGateDecision('forward-auth', 'sign_in_required');
-      return res.status(401).type('text/plain').send(req.t.gate.signInRequired());
-    }
-    countGateDecision(
-      'forward-auth',
-      decision.kind === 'enrol' ? 'enrolment_redirect' : 'sign_in_redirect',
+async function forwardAuth(
+  deps: AppDeps,
+  app: Express,
+  call: Call,
+  clientIp: () => string,
+): Promise<void> {
+  const original = originalRequest(call.req, 'forward-auth');
+  if (!original.ok) return badRequest(call, original.reason);
+  const { url, method, navigation } = original.request;
+  const decision = await decide(deps, call, clientIp, original.request);
+  if (decision.kind === 'allow') {
+    countGateDecision('forward-auth', 'allowed');
+    return sendAllowed(call, decision.headers);
+  }
+  if (decision.kind === 'deny') {
+    countGateDecision('forward-auth', 'denied');
+    const denied = decision.app;
+    if (!navigation) return text(call, 403, call.t.gate.deniedPlain(denied?.name ?? null));
+    const html = await new Promise<string>((resolve, reject) =>
+      app.render(
+        'gate/denied',
+        {
+          ...call.t.gate.denied(denied?.name ?? null, denied?.allowedGroups ?? []),
+          portal: deps.config.baseUrl,
+          t: call.t,
+        },
+        (error, page) => (error ? reject(error) : resolve(page)),
+      ),
     );
-    const status = method === 'GET' || method === 'HEAD' ? 302 : 303;
-    res.redirect(status, portalTarget(deps, decision, url));
-  };
+    return answer(call, 403, { 'Content-Type': 'text/html; charset=utf-8' }, html);
+  }
+  if (!navigation) {
+    countGateDecision('forward-auth', 'sign_in_required');
+    return text(call, 401, call.t.gate.signInRequired());
+  }
+  countGateDecision(
+    'forward-auth',
+    decision.kind === 'enrol' ? 'enrolment_redirect' : 'sign_in_redirect',
+  );
+  // GET and HEAD are sent on as they were; anything else is turned into a GET of the portal page.
+  const status = method === 'GET' || method === 'HEAD' ? 302 : 303;
+  answer(call, status, { Location: portalTarget(deps, decision, url) });
 }
 
 /** Nothing here answers 500: a dead database (or anything else) is a 503 the proxy can show. */
-const authzErrors: ErrorRequestHandler = (error, req, res, _next) => {
-  req.log.error({ err: error }, 'authz call failed');
-  countGateDecision(endpointOf(req), 'unavailable');
-  if (res.headersSent) return req.socket.destroy();
-  res.status(503).set('Retry-After', '5').type('text/plain').send(req.t.gate.unavailable());
-};
+function unavailable(call: Call, error: unknown): void {
+  call.log().error({ err: error }, 'authz call failed');
+  countGateDecision(call.endpoint, 'unavailable');
+  if (call.res.headersSent) {
+    call.req.socket.destroy();
+    return;
+  }
+  text(call, 503, call.t.gate.unavailable(), { 'Retry-After': '5' });
+}
+
+/**
+ * The handler app.ts puts in front of Express: answers the two authz endpoints (true) and leaves
+ * every other request to Express (false). TRUST_PROXY is read as Express compiled it.
+ */
+export function authzHandler(deps: AppDeps, app: Express): AuthzHandler {
+  const trust = app.get('trust proxy fn') as (address: string, hop: number) => boolean;
+  return function authz(req, res) {
+    const endpoint = endpointFor(req);
+    if (!endpoint) return false;
+    let child: Logger | undefined;
+    const call: Call = {
+      req,
+      res,
+      endpoint,
+      t: messagesFor(
+        typeof req.headers['accept-language'] === 'string'
+          ? req.headers['accept-language']
+          : undefined,
+      ),
+      log: () =>
+        (child ??= deps.logger.child({ reqId: crypto.randomUUID(), path: req.url?.split('?')[0] })),
+    };
+    for (const [name, value] of Object.entries(AUTHZ_HEADERS)) res.setHeader(name, value);
+    const peer = req.socket.remoteAddress ?? '';
+    if (!trust(peer, 0)) {
+      call
+        .log()
+        .warn(
+          { event: 'authz_refused', reason: 'untrusted_proxy', peer },
+          'authz call from an untrusted address',
+        );
+      countGateDecision(endpoint, 'untrusted_proxy');
+      text(call, 403, call.t.gate.untrustedProxy());
+      return true;
+    }
+    const clientIp = () => proxyAddr(req, trust);
+    const handling =
+      endpoint === 'auth-request'
+        ? authRequest(deps, call, clientIp)
+        : forwardAuth(deps, app, call, clientIp);
+    handling.catch((error: unknown) => unavailable(call, error));
+    return true;
+  };
+}

@@ -56,6 +56,36 @@ describe('revocation', () => {
     assert.equal((await authRequest(t, WIKI, { cookie })).status, 401);
   });
 
+  it('#56 when fifty calls are in flight together (sharing statements) and one person signs out, then each call gets its own person and every call after the sign-out is refused', async () => {
+    const people = await Promise.all(Array.from({ length: 5 }, () => signedIn()));
+    const round = () =>
+      Promise.all(
+        Array.from({ length: 50 }, async (_, i) => {
+          const person = people[i % people.length]!;
+          const answer = await authRequest(t, WIKI, { cookie: person.cookie });
+          return { person, answer };
+        }),
+      );
+    for (const { person, answer } of await round()) {
+      assert.equal(answer.status, 200);
+      assert.equal(
+        answer.headers['remote-user'],
+        person.user.email,
+        'no call gets another’s answer',
+      );
+    }
+    // Calls keep arriving while the first person signs out; every one sent after it is refused.
+    const during = round();
+    const out = await people[0]!.browser.submit('/logout', '/logout', {});
+    assert.equal(out.status, 303);
+    const afterwards = await round();
+    await during;
+    for (const { person, answer } of afterwards) {
+      if (person === people[0]) assert.equal(answer.status, 401);
+      else assert.equal(answer.headers['remote-user'], person.user.email);
+    }
+  });
+
   it('#56 when another session signs out everywhere else, then this one’s gate cookie is refused', async () => {
     const { user, cookie } = await signedIn();
     const other = await signInWithPassword(t, user.email, user.password);
