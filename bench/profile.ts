@@ -9,6 +9,7 @@
  *   page    GET /login for new visitors (scenario 3)
  *   code    POST /login/2fa with a valid code, one pending sign-in per user (scenario 2)
  *   search  the admin user list searched for one user (scenario 7)
+ *   list    the admin user list's first page, 50 users (scenario 7)
  *   flood   wrong passwords on a throttled account (scenario 6's flood)
  *   gate    nginx's authz call for a live session, straight to Keygate (scenario 10, no nginx)
  */
@@ -30,7 +31,7 @@ import { GATE_HOST, liveGateTokens } from './scenarios/gate.ts';
 import { anonymousForm, pendingSignIns, seedSessions } from './sessions.ts';
 import { build, cpuSeconds, startStack } from './stack.ts';
 
-const KINDS = ['page', 'code', 'search', 'flood', 'gate'] as const;
+const KINDS = ['page', 'code', 'search', 'list', 'flood', 'gate'] as const;
 type Kind = (typeof KINDS)[number];
 const USAGE = `usage: npm run bench:profile -- <${KINDS.join('|')}> [--users N] [--seconds S]`;
 
@@ -126,6 +127,9 @@ async function main() {
         );
         explained = rows.map((row) => row['QUERY PLAN']).join('\n');
       }
+    } else if (options.kind === 'list') {
+      const admin = await signInAdmin({ stack, material });
+      request = () => ({ path: '/admin/users', headers: { cookie: admin.cookie } });
     } else if (options.kind === 'gate') {
       const tokens = await liveGateTokens(
         { stack, userCount: options.users } as BenchContext,

@@ -89,14 +89,23 @@ export function scaleRows(small: PhaseResult, large: PhaseResult): Row[] {
   for (const name of Object.keys(small.admin.pages)) {
     const a = small.admin.pages[name]!;
     const b = large.admin.pages[name]!;
-    rows.push(
-      pair(
-        `admin ${name} rps (normalised)`,
-        a.rps / small.login.bareRps,
-        b.rps / large.login.bareRps,
-        bare,
-      ),
+    const row = pair(
+      `admin ${name} rps (normalised)`,
+      a.rps / small.login.bareRps,
+      b.rps / large.login.bareRps,
+      bare,
     );
+    // A name shared by 1 in 4,096 shows 2-3 people among 10k and a full page of 50 among 1M:
+    // the ratio is mostly the 47 more rows on the page, not the search, so it is reported only
+    // (the search's scaling is the domain search's row: a full page at both sizes).
+    if (name === 'search by name')
+      rows.push({
+        ...row,
+        target: 'reported',
+        pass: null,
+        baseline: `${bare}; 50 rows shown at 1M, a few at 10k`,
+      });
+    else rows.push(row);
   }
   return rows;
 }

@@ -97,7 +97,25 @@ async function throwawayDatabase(url: string): Promise<{ url: string; drop(): Pr
 }
 
 /**
- * Builds Keygate and starts `node dist/src/server.js` with NODE_ENV=production, throwaway secrets,
+ * The Node flags `npm start` runs the server with (package.json's start script), so that the
+ * bench measures the process people run.
+ */
+export function serverNodeFlags(): string[] {
+  const scripts = (
+    JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    }
+  ).scripts;
+  const match = /\bnode((?:\s+--[\w-]+(?:=\S+)?)*)\s+dist\/src\/server\.js/.exec(
+    scripts.start ?? '',
+  );
+  if (!match)
+    throw new Error('package.json: the start script does not run node … dist/src/server.js');
+  return match[1]!.trim().split(/\s+/).filter(Boolean);
+}
+
+/**
+ * Builds Keygate and starts `node dist/src/server.js` (with npm start's Node flags) with NODE_ENV=production, throwaway secrets,
  * a throwaway DATA_DIR (its embedded PostgreSQL, unless DATABASE_URL is set) and TRUST_PROXY, so
  * that requests sent as if through a TLS proxy (X-Forwarded-Proto: https) get the Secure
  * `__Host-` cookie exactly as in production.
@@ -122,7 +140,7 @@ export async function startStack(nodeArgs: string[] = []): Promise<Stack> {
     LOG_LEVEL: 'info',
   };
   const { child, match } = await spawnUntil(
-    [...nodeArgs, 'dist/src/server.js'],
+    [...serverNodeFlags(), ...nodeArgs, 'dist/src/server.js'],
     env,
     /Keygate is running: (http:\/\/\S+)\/login/,
     path.join(tmp, 'server.log'),

@@ -57,6 +57,9 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
 
   app.disable('x-powered-by');
+  // Pages are no-store (noStore below), so nobody revalidates them: hashing each body for an
+  // ETag would be work for nothing. The static files keep theirs (express.static makes its own).
+  app.set('etag', false);
   app.set(
     'trust proxy',
     Array.isArray(config.trustProxy) ? [...config.trustProxy] : config.trustProxy,

@@ -11,9 +11,19 @@ const longDay = new Intl.DateTimeFormat('en-GB', {
   timeZone: 'UTC',
 });
 
+/** Days already written out (a list of users repeats a few hundred days): Intl is slow per call. */
+const dayNames = new Map<number, string>();
+
 /** "8 December 2026": a calendar day (UTC). */
 export function day(date: Date): string {
-  return longDay.format(date);
+  const number = Math.floor(date.getTime() / DAY_MS);
+  let name = dayNames.get(number);
+  if (name === undefined) {
+    if (dayNames.size >= 4096) dayNames.clear();
+    name = longDay.format(date);
+    dayNames.set(number, name);
+  }
+  return name;
 }
 
 /** "8 December 2026, 08:16 UTC": a moment to the minute. */

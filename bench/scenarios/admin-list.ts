@@ -1,6 +1,6 @@
 import type { BenchContext } from '../context.ts';
 import { expectStatuses, load } from '../load.ts';
-import { nameSearch } from '../names.ts';
+import { DOMAINS, nameSearch } from '../names.ts';
 
 export interface AdminListResult {
   pages: Record<string, { path: string; rps: number; p99: number }>;
@@ -14,8 +14,8 @@ function nextLink(html: string): string {
 
 /**
  * Scenario 7, admin part: the user list as a signed-in admin (with 2FA, as the default policy
- * requires): page 1, a search by name (the start of the address), and page 100 reached by following the keyset "next"
- * links as a person would.
+ * requires): page 1, a search by name (the start of the address) and one by domain, and page
+ * 100 reached by following the keyset "next" links as a person would.
  */
 export async function adminList(ctx: BenchContext): Promise<AdminListResult> {
   // Page 100 when the smaller size has that many pages (a quick run has fewer).
@@ -28,8 +28,12 @@ export async function adminList(ctx: BenchContext): Promise<AdminListResult> {
   }
   const targets = {
     'page 1': '/admin/users',
-    // A person's first and last name, as an admin types it: ~1 in 4,096 users share it.
-    search: `/admin/users?q=${encodeURIComponent(nameSearch(Math.floor(ctx.userCount / 3)))}`,
+    // A person's first and last name, as an admin types it: ~1 in 4,096 users share it, so it
+    // finds a few people among 10k and a few hundred (a full page) among 1M.
+    'search by name': `/admin/users?q=${encodeURIComponent(nameSearch(Math.floor(ctx.userCount / 3)))}`,
+    // A whole domain, as an admin lists one organisation: half the users at either size, so a
+    // full page at both, which is what a 1M/10k comparison of the search's cost needs.
+    'search by domain': `/admin/users?q=${encodeURIComponent(`@${DOMAINS[0]}`)}`,
     [`page ${deep}`]: path,
   };
   const pages: AdminListResult['pages'] = {};

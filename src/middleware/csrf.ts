@@ -19,12 +19,15 @@ import crypto from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import Tokens from 'csrf';
 import { ANONYMOUS_FORM_TTL_MS } from '../auth/limits.ts';
+import { randomToken } from '../auth/random-tokens.ts';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { HttpError } from './errors.ts';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const tokens = new Tokens();
+/** A form secret's size: what csrf's own secretSync makes (18 bytes). */
+const CSRF_SECRET_BYTES = 18;
 
 /**
  * Refuses state-changing requests that a browser tells us came from another site, before the
@@ -70,7 +73,7 @@ function lazyToken(secret: () => string): () => string {
 
 /** Session-bound tokens for every form behind sign-in (csurf's session mode, made lazily). */
 export const csrfProtection: RequestHandler = (req, res, next) => {
-  req.csrfToken = lazyToken(() => (req.session.csrfSecret ??= tokens.secretSync()));
+  req.csrfToken = lazyToken(() => (req.session.csrfSecret ??= randomToken(CSRF_SECRET_BYTES)));
   res.locals.csrfToken = req.csrfToken;
   if (SAFE_METHODS.has(req.method)) return next();
   const secret = req.session.csrfSecret;
@@ -143,7 +146,7 @@ export function anonymousFormCsrf(config: Config, clock: Clock): RequestHandler 
     req.csrfToken = lazyToken(() => {
       if (presented && nowMs - presented.issuedAtMs < ANONYMOUS_FORM_TTL_MS / 2)
         return presented.secret;
-      const secret = tokens.secretSync();
+      const secret = randomToken(CSRF_SECRET_BYTES);
       const issued = `${secret}.${nowMs}`;
       // As express-session does: a Secure cookie is not sent over plain HTTP (a browser would
       // drop it); the form then cannot be sent, as with no session cookie before.

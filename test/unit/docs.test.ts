@@ -17,6 +17,19 @@ describe('documentation stays true', () => {
     }
   });
 
+  it('when the server is started, then npm start, the Dockerfile and the README give Node the same flags', () => {
+    const start = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts
+      .start!;
+    const flags = /\bnode((?:\s+--[\w-]+=\S+)*)\s+dist\/src\/server\.js/.exec(start)?.[1]?.trim();
+    assert.ok(flags, start);
+    const cmd = /^CMD \[(.*)\]$/m.exec(read('Dockerfile'))?.[1] ?? '';
+    assert.equal(
+      cmd,
+      ['node', ...flags.split(/\s+/), 'dist/src/server.js'].map((part) => `"${part}"`).join(', '),
+    );
+    assert.ok(read('README.md').includes(`node ${flags} --env-file=.env dist/src/server.js`));
+  });
+
   it('when an npm script exists, then the README names it', () => {
     const readme = read('README.md');
     const scripts = Object.keys(

@@ -1,8 +1,8 @@
-import crypto from 'node:crypto';
 import connectPgSimple from 'connect-pg-simple';
 import type { Request } from 'express';
 import session from 'express-session';
 import type pg from 'pg';
+import { randomToken } from '../../auth/random-tokens.ts';
 import type { Logger } from '../../logger.ts';
 
 type Done = (error?: unknown) => void;
@@ -45,7 +45,7 @@ export function createPgSessionStore(options: {
 
     /** express-session's `genid`: a new session's id (192 random bits), allowed one insert. */
     generateId(req: Request): string {
-      const sid = crypto.randomBytes(24).toString('base64url');
+      const sid = randomToken(24);
       this.#unsaved.add(sid);
       const forget = () => this.#unsaved.delete(sid);
       if (req.res) req.res.once('close', forget);
