@@ -1,7 +1,8 @@
 /**
- * `npm run bench:gate [-- --quick] [--users N] [--scale-users N] [--seconds S]`: scenario 10 of
- * `npm run bench` alone (the forward-auth gate through nginx), at --users and, unless
- * --scale-users is 0, again at --scale-users; prints its rows.
+ * `npm run bench:gate [-- --quick] [--users N] [--scale-users N] [--seconds S] [--floor]`:
+ * scenario 10 of `npm run bench` alone (the forward-auth gate through nginx), at --users and,
+ * unless --scale-users is 0, again at --scale-users; prints its rows. --floor also measures the
+ * bare endpoint running one `SELECT 1` per call (what one statement a call costs here).
  */
 import { loadConfig } from '../src/config.ts';
 import { Browser } from './client.ts';
@@ -14,7 +15,8 @@ import { seedMaterial, seedUsers, UserPool } from './seed.ts';
 import { build, startStack } from './stack.ts';
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
-const options = parseOptions(process.argv.slice(2));
+const floor = process.argv.includes('--floor');
+const options = parseOptions(process.argv.slice(2).filter((arg) => arg !== '--floor'));
 await build();
 const stack = await startStack();
 try {
@@ -34,13 +36,13 @@ try {
   };
   await seedUsers(stack.db, material, 1, options.users);
   say(`seeded ${options.users} users; gate with ${options.gateSessions} live sessions`);
-  const results: GateResult[] = [await gateScenario(ctx, options.gateSessions)];
+  const results: GateResult[] = [await gateScenario(ctx, options.gateSessions, { floor })];
   if (options.scaleUsers) {
     await seedUsers(stack.db, material, options.users + 1, options.scaleUsers);
     await stack.db.raw('VACUUM ANALYZE users');
     ctx.userCount = options.scaleUsers;
     say(`seeded up to ${options.scaleUsers} users`);
-    results.push(await gateScenario(ctx, options.gateSessions));
+    results.push(await gateScenario(ctx, options.gateSessions, { floor }));
   }
   const rows = gateRows(results);
   console.log(`\nKeygate gate benchmark${options.quick ? ' (quick)' : ''}\n`);

@@ -274,6 +274,18 @@ export function gateRows(results: GateResult[]): Row[] {
       },
     ];
   });
+  for (const g of results) {
+    if (g.floorRps === undefined) continue;
+    rows.push({
+      scenario: `10 floor @${users(g.users)}`,
+      figure: 'bare endpoint + one SELECT 1 per call vs bare endpoint',
+      measured: `${fmt(g.floorRps, 0)} rps, p99 ${fmt(g.floorP99 ?? 0, 0)} ms`,
+      baseline: `bare ${fmt(g.bareRps, 0)} rps (Keygate ${fmt(g.rps / g.floorRps, 2)} of the floor)`,
+      ratio: ratioText(g.floorRps / g.bareRps),
+      target: 'printed',
+      pass: null,
+    });
+  }
   if (results.length === 2) {
     const [small, large] = results as [GateResult, GateResult];
     const flat = large.rps / large.bareRps / (small.rps / small.bareRps);

@@ -17,6 +17,8 @@ export interface Stack {
   /** The environment the server runs with (the bench derives its keys from the same values). */
   env: NodeJS.ProcessEnv;
   db: Db;
+  /** The server's database, for helpers of the bench that connect on their own. */
+  databaseUrl: string;
   server: ChildProcess;
   tmp: string;
   stop(): Promise<void>;
@@ -153,6 +155,7 @@ export async function startStack(nodeArgs: string[] = []): Promise<Stack> {
     url: match[1]!.replace('localhost', '127.0.0.1'),
     env,
     db,
+    databaseUrl,
     server: child,
     tmp,
     async stop() {

@@ -17,6 +17,9 @@ export interface GateResult {
   /** Per authz call, from pg_stat_statements (exact: the calls run one at a time). */
   statementsPerCall: number;
   writesPerCall: number;
+  /** With --floor: the bare server running one SELECT 1 per call (bench/bare-authz.ts). */
+  floorRps?: number;
+  floorP99?: number;
 }
 
 const HOST = 'app.bench.test';
@@ -100,7 +103,11 @@ export async function liveGateTokens(ctx: BenchContext, sessions: number): Promi
  * bare Node server that answers 200. Same nginx template (proxy/nginx.conf.template), same static
  * upstream (served by nginx itself), alternating runs; plus the statements one call costs.
  */
-export async function gateScenario(ctx: BenchContext, sessions: number): Promise<GateResult> {
+export async function gateScenario(
+  ctx: BenchContext,
+  sessions: number,
+  options: { floor?: boolean } = {},
+): Promise<GateResult> {
   const tokens = await liveGateTokens(ctx, sessions);
   await ctx.stack.db.raw('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
   // Every live session was active this minute (as in steady use): the idle clock's one write a
@@ -117,6 +124,13 @@ export async function gateScenario(ctx: BenchContext, sessions: number): Promise
     process.env,
     /bare authz listening on http:\/\/127\.0\.0\.1:(\d+)/,
   );
+  const floorServer = options.floor
+    ? await spawnUntil(
+        ['--import', 'tsx', 'bench/bare-authz.ts', ctx.stack.databaseUrl],
+        process.env,
+        /bare authz listening on http:\/\/127\.0\.0\.1:(\d+)/,
+      )
+    : null;
   const staticDir = fs.mkdtempSync(path.join(ctx.stack.tmp, 'static-'));
   fs.chmodSync(staticDir, 0o755);
   fs.writeFileSync(
@@ -136,6 +150,7 @@ export async function gateScenario(ctx: BenchContext, sessions: number): Promise
     });
   const gated = await start(keygatePort, true);
   const baseline = await start(Number(match[1]), false);
+  const floor = floorServer ? await start(Number(floorServer.match[1]), false) : null;
   const shape = (port: number) => (index: number) => ({
     path: '/',
     headers: {
@@ -190,6 +205,7 @@ export async function gateScenario(ctx: BenchContext, sessions: number): Promise
     const seconds = Math.max(1, ctx.options.seconds / 2);
     const gate: LoadResult[] = [];
     const bareRuns: LoadResult[] = [];
+    const floorRuns: LoadResult[] = [];
     for (let round = 0; round < (ctx.options.quick ? 1 : 2); round++) {
       const g = await load({
         url: url(gated.port),
@@ -207,10 +223,22 @@ export async function gateScenario(ctx: BenchContext, sessions: number): Promise
       });
       expectStatuses('static page behind the bare auth server', b, [200]);
       bareRuns.push(b);
+      if (floor) {
+        const f = await load({
+          url: url(floor.port),
+          connections: ctx.options.connections,
+          seconds,
+          request: shape(floor.port),
+        });
+        expectStatuses('static page behind the one-statement floor', f, [200]);
+        floorRuns.push(f);
+      }
     }
     const g = combine(gate);
     const b = combine(bareRuns);
+    const f = floorRuns.length ? combine(floorRuns) : null;
     return {
+      ...(f ? { floorRps: f.rps, floorP99: f.p99 } : {}),
       users: ctx.userCount,
       sessions,
       rps: g.rps,
@@ -223,6 +251,8 @@ export async function gateScenario(ctx: BenchContext, sessions: number): Promise
   } finally {
     await gated.close();
     await baseline.close();
+    await floor?.close();
     await stopChild(bare);
+    if (floorServer) await stopChild(floorServer.child);
   }
 }
