@@ -10,7 +10,7 @@ import type { Logger } from './logger.ts';
  * prefix. The counters live for the process (one registry, module state: counting must not need
  * a handle threaded through every domain function); the gauges read their sources when scraped.
  * Served on a listener of its own (METRICS_PORT, see startMetricsServer), never on the app's.
- * There is no outbox yet, so no outbox metrics.
+ * The mail outbox has no metrics of its own yet (its state is in the mail_outbox table).
  */
 const registry = new client.Registry();
 
