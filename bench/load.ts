@@ -78,14 +78,22 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
   };
 }
 
-/** Fails loudly when a run got answers it should not have (the figure would be meaningless). */
+/**
+ * Fails loudly when a run got answers it should not have (the figure would be meaningless). Any
+ * wrong status fails; a connection error or timeout is tolerated up to 1 in 10,000 requests (a
+ * keep-alive connection closed as a run ends, once in tens of thousands), and said on stderr.
+ */
 export function expectStatuses(what: string, result: LoadResult, allowed: number[]): void {
   const wrong = Object.entries(result.statuses).filter(([code]) => !allowed.includes(Number(code)));
-  if (wrong.length || result.errors || result.requests === 0) {
+  if (wrong.length || result.errors > result.requests / 10_000 || result.requests === 0) {
     throw new Error(
       `${what}: unexpected answers ${JSON.stringify(result.statuses)}, ${result.errors} errors`,
     );
   }
+  if (result.errors)
+    process.stderr.write(
+      `${what}: ${result.errors} connection errors in ${result.requests} requests (tolerated)\n`,
+    );
 }
 
 export function percentile(values: number[], p: number): number {

@@ -122,3 +122,14 @@ describe('the admin user list at scale (30,000 users)', () => {
     assert.match(plan, /Index Scan using users_last_sign_in_index/, plan);
   });
 });
+
+describe('the highest stored bcrypt cost', () => {
+  it('when a password attempt asks for it, then an index answers, not a scan of every user', async () => {
+    const { rows } = await t.db.raw<{ rows: { 'QUERY PLAN': string }[] }>(
+      'EXPLAIN SELECT max(substr(password_hash, 5, 2)) FROM users',
+    );
+    const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
+    assert.match(plan, /users_password_cost_index/, plan);
+    assert.doesNotMatch(plan, /Seq Scan/, plan);
+  });
+});
