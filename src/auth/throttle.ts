@@ -117,7 +117,10 @@ export async function reservePasswordAttempt(
     const counts = rows[0]!;
     const verdict = verdictOf(counts, input.now);
     const undecided =
-      !verdict.allowed && Number(counts.in_flight) > 0 && performance.now() < waitUntil;
+      !verdict.allowed &&
+      Number(counts.in_flight) > 0 &&
+      performance.now() < waitUntil &&
+      !(await refusedWhateverInFlight(db, bindings, input.now));
     if (undecided) {
       await new Promise((resolve) => setTimeout(resolve, L.inFlightPollMs));
       continue;
@@ -134,10 +137,52 @@ export async function reservePasswordAttempt(
   }
 }
 
+/**
+ * Whether the per-address limits (account and IP, and IP alone) refuse this attempt on the
+ * settled attempts alone. Attempts still in flight can only add failures to those counts (a
+ * success resets neither), so then no outcome of theirs can let this one in, and waiting for
+ * them would only poll: fifty guesses sent at once at a paused address are refused at once
+ * instead of each polling for up to inFlightWaitMs. (The account-wide lock is not decided here:
+ * an earlier success in flight can lift it.)
+ */
+async function refusedWhateverInFlight(
+  db: Db,
+  bindings: Record<string, unknown>,
+  at: Date,
+): Promise<boolean> {
+  const { rows } = await db.raw<{ rows: Counts[] }>(
+    `SELECT
+       (SELECT count(*) FROM auth_attempts
+         WHERE kind = 'password' AND ip = :ip AND ${FAILED} AND ${SETTLED} AND created_at > :ipSince
+           AND id < :own) AS ip_failures,
+       (SELECT count(*) FROM auth_attempts
+         WHERE kind = 'password' AND account_key = :key AND ip = :ip AND ${FAILED} AND ${SETTLED}
+           AND created_at > :pairSince AND id < :own) AS pair_failures,
+       (SELECT max(created_at) FROM auth_attempts
+         WHERE kind = 'password' AND account_key = :key AND ip = :ip AND ${FAILED} AND ${SETTLED}
+           AND created_at > :pairSince AND id < :own) AS pair_last`,
+    bindings,
+  );
+  const settled = rows[0]!;
+  return !verdictOf(
+    {
+      ...settled,
+      account_failures: '0',
+      account_last: null,
+      known_ip: false,
+      in_flight: '0',
+      highest_cost: null,
+    },
+    at,
+  ).allowed;
+}
+
 // Every count looks only at attempts before this one (id < :own), and counts those still in
 // flight as failures; in_flight says how many of them might still turn out otherwise.
 const FAILED = `NOT succeeded`;
 const PENDING = `reason = 'in_flight' AND created_at > :staleBefore`;
+/** Decided: not in flight, or in flight so long that it counts as a failure (its request died). */
+const SETTLED = `(reason IS DISTINCT FROM 'in_flight' OR created_at <= :staleBefore)`;
 const COUNTS = `
        (SELECT count(*) FROM auth_attempts
          WHERE kind = 'password' AND ip = :ip AND ${FAILED} AND created_at > :ipSince

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { PASSWORD_LIMITS } from '../../src/auth/throttle.ts';
+import { PASSWORD_LIMITS, reservePasswordAttempt } from '../../src/auth/throttle.ts';
 import { createBrowser, csrfTokenIn, encodeForm, type Browser } from '../helpers/agent.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { makeUser, uniqueEmail } from '../helpers/factories.ts';
@@ -213,6 +213,55 @@ describe('#47 password limits under concurrent attempts', () => {
     assert.ok(
       Date.now() - started < PASSWORD_LIMITS.inFlightWaitMs,
       'a stale reservation is not waited for',
+    );
+  });
+
+  it('#47 when fifty guesses arrive at once at an address already paused, then each is refused at once, none polling for the others', async () => {
+    const user = await makeUser(t.db);
+    const ip = freshAddress();
+    // Two past the limit, a minute ago: paused for four minutes from then.
+    await priorFailures(
+      t,
+      Array.from({ length: PASSWORD_LIMITS.accountIpFailures + 2 }, () => ({
+        accountKey: user.email,
+        ip,
+      })),
+    );
+    await t.db.raw('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    const counted = async () => {
+      const { rows } = await t.db.raw<{ rows: { calls: string }[] }>(
+        `SELECT coalesce(sum(calls), 0) AS calls FROM pg_stat_statements
+         WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND query ILIKE '%FROM auth_attempts%' AND query NOT ILIKE '%pg_stat_statements%'`,
+      );
+      return Number(rows[0]!.calls);
+    };
+    const before = await counted();
+    const answers = await Promise.all(
+      Array.from({ length: N }, () =>
+        reservePasswordAttempt(t.db, {
+          account: { email: user.email },
+          ip,
+          now: new Date(t.clock.now()),
+        }),
+      ),
+    );
+    const statements = (await counted()) - before;
+    assert.ok(
+      answers.every((answer) => !answer.verdict.allowed),
+      'all refused',
+    );
+    // Each: its reservation, one count, at most one look at the settled attempts, its deletion.
+    // Waiting for the others instead polls every 20 ms until each earlier one is gone.
+    assert.ok(statements <= N * 4, `${statements} statements for ${N} refused guesses`);
+    assert.equal(
+      await t
+        .db('auth_attempts')
+        .where({ ip, reason: 'in_flight' })
+        .count('* as n')
+        .first()
+        .then((row) => Number(row!.n)),
+      0,
     );
   });
 });
