@@ -206,33 +206,21 @@ export async function gateScenario(
     const gate: LoadResult[] = [];
     const bareRuns: LoadResult[] = [];
     const floorRuns: LoadResult[] = [];
+    // One timed run of the static page behind one of the nginx instances, checked for 200s.
+    const measure = async (port: number, what: string, into: LoadResult[]) => {
+      const run = await load({
+        url: url(port),
+        connections: ctx.options.connections,
+        seconds,
+        request: shape(port),
+      });
+      expectStatuses(`static page behind ${what}`, run, [200]);
+      into.push(run);
+    };
     for (let round = 0; round < (ctx.options.quick ? 1 : 2); round++) {
-      const g = await load({
-        url: url(gated.port),
-        connections: ctx.options.connections,
-        seconds,
-        request: shape(gated.port),
-      });
-      expectStatuses('static page behind Keygate', g, [200]);
-      gate.push(g);
-      const b = await load({
-        url: url(baseline.port),
-        connections: ctx.options.connections,
-        seconds,
-        request: shape(baseline.port),
-      });
-      expectStatuses('static page behind the bare auth server', b, [200]);
-      bareRuns.push(b);
-      if (floor) {
-        const f = await load({
-          url: url(floor.port),
-          connections: ctx.options.connections,
-          seconds,
-          request: shape(floor.port),
-        });
-        expectStatuses('static page behind the one-statement floor', f, [200]);
-        floorRuns.push(f);
-      }
+      await measure(gated.port, 'Keygate', gate);
+      await measure(baseline.port, 'the bare auth server', bareRuns);
+      if (floor) await measure(floor.port, 'the one-statement floor', floorRuns);
     }
     const g = combine(gate);
     const b = combine(bareRuns);

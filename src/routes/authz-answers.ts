@@ -32,7 +32,7 @@ export interface Call {
 export function endpointFor(req: IncomingMessage): GateEndpoint | null {
   if (req.method !== 'GET' && req.method !== 'HEAD') return null;
   const url = req.url ?? '';
-  if (!url.startsWith(paths.authz) && !url.toLowerCase().startsWith(paths.authz)) return null;
+  if (url.slice(0, paths.authz.length).toLowerCase() !== paths.authz) return null;
   const query = url.indexOf('?');
   let path = (query === -1 ? url : url.slice(0, query)).toLowerCase();
   if (path.endsWith('/')) path = path.slice(0, -1);
