@@ -83,7 +83,7 @@ export function createApp(deps: AppDeps): Express {
   // Without a way to send mail (production, no SMTP_URL), "Forgot your password?" says to ask an admin.
   app.locals.resetByEmail = config.mail.transport !== 'off';
 
-  app.use(requestContext(logger, clock));
+  app.use(requestContext(app, logger, clock));
   app.use(timeRequests);
   app.use(securityHeaders(config.isProduction));
   app.use(

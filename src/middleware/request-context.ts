@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { Express, Request, RequestHandler } from 'express';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import { messagesFor } from '../messages/index.ts';
@@ -20,22 +20,27 @@ function loggedPath(path: string): string {
   return path.replace(LINK_WITH_TOKEN, '$1/…');
 }
 
-export function requestContext(logger: Logger, clock: Clock): RequestHandler {
+const CHILD_LOGGER = Symbol('request logger');
+type WithChild = Request & { [CHILD_LOGGER]?: Logger };
+
+export function requestContext(app: Express, logger: Logger, clock: Clock): RequestHandler {
+  // `req.log` is a getter of Express's request prototype (app.request), defined once: defining it
+  // on each request would turn every request object into a slow dictionary of properties.
+  Object.defineProperty(app.request, 'log', {
+    configurable: true,
+    get(this: WithChild): Logger {
+      return (this[CHILD_LOGGER] ??= logger.child({ reqId: this.id }));
+    },
+  });
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     const id = crypto.randomUUID();
     req.id = id;
-    let child: Logger | undefined;
-    Object.defineProperty(req, 'log', {
-      configurable: true,
-      enumerable: true,
-      get: () => (child ??= logger.child({ reqId: id })),
-    });
     req.t = messagesFor(req.get('accept-language'));
     res.locals.t = req.t;
     // Pages say how far off a date is from the app's own clock (a test's clock in tests).
     res.locals.now = clock.now();
-    res.set('X-Request-Id', id);
+    res.setHeader('X-Request-Id', id);
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       logger.info(

@@ -35,6 +35,6 @@ export function securityHeaders(isProduction: boolean): RequestHandler {
 
 /** Pages may hold personal data or one-time secrets: never store them in any cache. */
 export const noStore: RequestHandler = (_req, res, next) => {
-  res.set('Cache-Control', 'no-store');
+  res.setHeader('Cache-Control', 'no-store');
   next();
 };
