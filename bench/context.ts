@@ -77,3 +77,11 @@ export async function bcryptCeiling(cost: number, seconds: number): Promise<numb
 export function anyUser(ctx: BenchContext): number {
   return 2 + Math.floor(Math.random() * (ctx.userCount - 1));
 }
+
+/**
+ * How long one of a scenario's alternating measurements runs: half of --seconds (at least 1 s),
+ * or half a second in a quick run, CI's smoke test, whose figures only show that it all works.
+ */
+export function measurementSeconds(ctx: BenchContext): number {
+  return ctx.options.quick ? 0.5 : Math.max(1, ctx.options.seconds / 2);
+}

@@ -122,7 +122,10 @@ export function serverNodeFlags(): string[] {
  * that requests sent as if through a TLS proxy (X-Forwarded-Proto: https) get the Secure
  * `__Host-` cookie exactly as in production.
  */
-export async function startStack(nodeArgs: string[] = []): Promise<Stack> {
+export async function startStack(
+  nodeArgs: string[] = [],
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<Stack> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'keygate-bench-'));
   // The embedded PostgreSQL runs as the postgres user when we are root: it must traverse this.
   fs.chmodSync(tmp, 0o711);
@@ -140,6 +143,7 @@ export async function startStack(nodeArgs: string[] = []): Promise<Stack> {
     TOTP_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
     TRUST_PROXY: 'loopback',
     LOG_LEVEL: 'info',
+    ...extraEnv,
   };
   const { child, match } = await spawnUntil(
     [...serverNodeFlags(), ...nodeArgs, 'dist/src/server.js'],

@@ -1,4 +1,4 @@
-import type { BenchContext } from '../context.ts';
+import { measurementSeconds, type BenchContext } from '../context.ts';
 import { expectStatuses, load } from '../load.ts';
 import { DOMAINS, nameSearch } from '../names.ts';
 
@@ -41,7 +41,7 @@ export async function adminList(ctx: BenchContext): Promise<AdminListResult> {
     const result = await load({
       url: ctx.stack.url,
       connections: ctx.options.connections,
-      seconds: Math.max(1, ctx.options.seconds / 2),
+      seconds: measurementSeconds(ctx),
       request: () => ({ path: target, headers: { cookie: ctx.admin.cookie } }),
     });
     expectStatuses(`admin ${name}`, result, [200]);

@@ -75,7 +75,7 @@ export async function attackIsolation(ctx: BenchContext): Promise<AttackResult> 
   // p99 needs samples: 30 sign-ins a phase made it the slowest one, and one unlucky sign-in
   // decided the row. 80 a phase (p99 is the second slowest) at ~3 a second, a third of the
   // bcrypt ceiling, so the legitimate load alone never queues on bcrypt.
-  const seconds = ctx.options.quick ? 2 : ctx.options.seconds * 3;
+  const seconds = ctx.options.quick ? 1 : ctx.options.seconds * 3;
   const interval = ctx.options.quick ? 500 : 300;
 
   const victims = ctx.pool.take(20);

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { hashGateToken, newGateToken } from '../../src/auth/gate.ts';
 import { freePort, startProxy, viaProxy } from '../../test/helpers/proxies.ts';
-import type { BenchContext } from '../context.ts';
+import { measurementSeconds, type BenchContext } from '../context.ts';
 import { expectStatuses, load, type LoadResult } from '../load.ts';
 import { spawnUntil, stopChild } from '../stack.ts';
 
@@ -180,7 +180,7 @@ export async function gateScenario(
 
     // The same sample twice: the first pass moves each session's idle clock (the one write a
     // session costs a minute), the second is counted: what a call costs in steady use.
-    const calls = ctx.options.quick ? 50 : 300;
+    const calls = ctx.options.quick ? 20 : 300;
     const pass = async () => {
       for (let i = 0; i < calls; i++) {
         const answer = await viaProxy(gated.port, HOST, '/', {
@@ -202,7 +202,7 @@ export async function gateScenario(
       if (WRITE.test(query)) writes += delta;
     }
 
-    const seconds = Math.max(1, ctx.options.seconds / 2);
+    const seconds = measurementSeconds(ctx);
     const gate: LoadResult[] = [];
     const bareRuns: LoadResult[] = [];
     const floorRuns: LoadResult[] = [];

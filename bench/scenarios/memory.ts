@@ -91,7 +91,7 @@ export async function memory(ctx: BenchContext): Promise<MemoryResult> {
         return { path: i % 16 === 7 ? '/healthz' : `/no-such-page-${i}` };
     }
   };
-  const warmUp = Math.max(500, Math.floor(ctx.options.bulkRequests / 20));
+  const warmUp = Math.max(200, Math.floor(ctx.options.bulkRequests / 20));
   await load({
     url: ctx.stack.url,
     connections: ctx.options.connections * 4,

@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import { promisify } from 'node:util';
 import { ROOT } from '../../src/dirs.ts';
 import { proxyHeaders } from '../client.ts';
-import type { BenchContext } from '../context.ts';
+import { measurementSeconds, type BenchContext } from '../context.ts';
 import { expectStatuses, load } from '../load.ts';
 
 const run = promisify(execFile);
@@ -139,7 +139,7 @@ export async function oidcScenario(ctx: BenchContext): Promise<OidcResult> {
   const userinfo = await load({
     url: ctx.stack.url,
     connections: ctx.options.connections,
-    seconds: Math.max(1, ctx.options.seconds / 2),
+    seconds: measurementSeconds(ctx),
     request: () => ({
       path: new URL(discovery.userinfo_endpoint).pathname,
       headers: { authorization: `Bearer ${accessToken}` },

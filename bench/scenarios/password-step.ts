@@ -19,7 +19,7 @@ export interface PasswordStepResult {
  */
 export async function passwordStep(ctx: BenchContext): Promise<PasswordStepResult> {
   const seconds = ctx.options.seconds;
-  const ceilingSeconds = Math.max(1, seconds / 2);
+  const ceilingSeconds = ctx.options.quick ? 0.5 : Math.max(1, seconds / 2);
   const before = await bcryptCeiling(ctx.bcryptCost, ceilingSeconds);
   const needed = Math.ceil(before * seconds * 3) + 100;
   const sessions = Array.from({ length: needed }, () => anonymousForm(ctx.sessionSecret));
@@ -29,7 +29,7 @@ export async function passwordStep(ctx: BenchContext): Promise<PasswordStepResul
     connections: ctx.options.connections,
     // A quick run sends a fixed number and waits for every answer: on a busy machine the first
     // bcrypt answers can take longer than its one second, which would leave nothing to count.
-    ...(ctx.options.quick ? { amount: ctx.options.connections * 2 } : { seconds }),
+    ...(ctx.options.quick ? { amount: ctx.options.connections } : { seconds }),
     request: (i) => {
       const session = sessions[i % needed]!;
       return {
