@@ -1,5 +1,6 @@
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
+import type { GatePool } from './db/gate-pool.ts';
 import type { Db } from './db/knex.ts';
 import type { Logger } from './logger.ts';
 import type { SessionStore } from './middleware/session/setup.ts';
@@ -11,4 +12,6 @@ export interface AppDeps {
   logger: Logger;
   clock: Clock;
   sessions: SessionStore;
+  /** The forward-auth gate's own connections (db/gate-pool.ts). */
+  gate: GatePool;
 }

@@ -108,6 +108,7 @@ export const timeRequests: RequestHandler = (req, res, next) => {
 interface Sources {
   db: Db;
   sessionPool: pg.Pool;
+  gatePool: pg.Pool;
 }
 
 /** The registry for one listener: the process's counters plus gauges read from `sources`. */
@@ -115,7 +116,7 @@ function registryFor(sources: Sources): client.Registry {
   const local = new client.Registry();
   new client.Gauge({
     name: 'keygate_db_pool_connections',
-    help: 'Database connections by pool (app, sessions) and state (used, idle, waiting).',
+    help: 'Database connections by pool (app, sessions, gate) and state (used, idle, waiting).',
     labelNames: ['pool', 'state'] as const,
     registers: [local],
     collect() {
@@ -125,10 +126,14 @@ function registryFor(sources: Sources): client.Registry {
         this.set({ pool: 'app', state: 'idle' }, tarn.numFree());
         this.set({ pool: 'app', state: 'waiting' }, tarn.numPendingAcquires());
       }
-      const pool = sources.sessionPool;
-      this.set({ pool: 'sessions', state: 'used' }, pool.totalCount - pool.idleCount);
-      this.set({ pool: 'sessions', state: 'idle' }, pool.idleCount);
-      this.set({ pool: 'sessions', state: 'waiting' }, pool.waitingCount);
+      for (const [name, pool] of [
+        ['sessions', sources.sessionPool],
+        ['gate', sources.gatePool],
+      ] as const) {
+        this.set({ pool: name, state: 'used' }, pool.totalCount - pool.idleCount);
+        this.set({ pool: name, state: 'idle' }, pool.idleCount);
+        this.set({ pool: name, state: 'waiting' }, pool.waitingCount);
+      }
     },
   });
   new client.Gauge({

@@ -13,6 +13,7 @@ import { createMailWorker } from './mail/worker.ts';
 import { chooseLogFormat, createLogger, prettyDestination } from './logger.ts';
 import { startMetricsServer } from './metrics.ts';
 import { createSessionMiddleware } from './middleware/session/setup.ts';
+import { createGatePool } from './db/gate-pool.ts';
 
 /** How long in-flight requests get to finish after SIGTERM/SIGINT before we exit anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -77,7 +78,8 @@ async function main() {
   if (applied.length) logger.info({ migrations: applied }, 'database migrated');
 
   const sessions = createSessionMiddleware(config, database.url, logger);
-  const app = createApp({ db, config, logger, clock: systemClock, sessions });
+  const gate = createGatePool(config, database.url, logger);
+  const app = createApp({ db, config, logger, clock: systemClock, sessions, gate });
 
   let server: Server;
   try {
@@ -85,6 +87,7 @@ async function main() {
   } catch (error) {
     // Nothing is serving yet: give back what we opened, so no embedded PostgreSQL is left running.
     await sessions.close();
+    await gate.close();
     await db.destroy();
     await database.stop();
     throw new Error(listenFailure(error as NodeJS.ErrnoException, config));
@@ -126,6 +129,7 @@ async function main() {
     metricsServer?.closeAllConnections();
     await mailWorker?.stop();
     await sessions.close();
+    await gate.close();
     await db.destroy();
     await database.stop();
     logger.info('stopped');
@@ -140,6 +144,7 @@ async function main() {
         ...config.metrics,
         db,
         sessionPool: sessions.pool,
+        gatePool: gate.pool,
         logger,
       })
     : null;

@@ -3,7 +3,7 @@
  * the asked-for host and, if the gate token's hash names a live session, its times, its user and
  * their groups. Nothing is written.
  */
-import type { Db } from '../db/knex.ts';
+import type pg from 'pg';
 import type { GateIdentity } from './gate.ts';
 import { toApp, type AppRow, type ProtectedApp } from './protected-apps.ts';
 import type { Role } from './users.ts';
@@ -24,33 +24,20 @@ export const GATE_LOOKUP = `SELECT q.i,
  LEFT JOIN sessions s ON s.gate_hash = q.hash AND s.expire >= to_timestamp(q.now_s)
  LEFT JOIN users u ON u.id = s.user_id`;
 
-interface PgConnection {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
-}
-
 /**
- * A named (prepared) statement on one of knex's own connections: PostgreSQL parses and plans it
- * once per connection instead of on every call.
+ * A named (prepared) statement on one of the gate's connections (db/gate-pool.ts): PostgreSQL
+ * parses it once per connection and runs it on its generic plan, never planning it again.
  */
-async function preparedQuery<Row>(
-  db: Db,
+async function preparedQuery<Row extends pg.QueryResultRow>(
+  pool: pg.Pool,
   name: string,
   text: string,
   values: unknown[],
 ): Promise<{ rows: Row[] }> {
-  const client = db.client as {
-    acquireConnection(): Promise<PgConnection>;
-    releaseConnection(connection: PgConnection): Promise<void>;
-  };
-  const connection = await client.acquireConnection();
-  try {
-    return (await connection.query({ name, text, values })) as { rows: Row[] };
-  } finally {
-    await client.releaseConnection(connection);
-  }
+  return pool.query<Row>({ name, text, values });
 }
 
-interface LookupRow {
+interface LookupRow extends pg.QueryResultRow {
   i: string;
   apps: AppRow[];
   sid: string | null;
@@ -117,11 +104,11 @@ interface Queue {
 /** Calls answered by one statement at most (the arrays stay small), and statements at once. */
 export const GATE_BATCH_LIMIT = 100;
 const GATE_STATEMENTS_AT_ONCE = 1;
-const queues = new WeakMap<Db, Queue>();
+const queues = new WeakMap<pg.Pool, Queue>();
 
-async function runBatch(db: Db, batch: Waiting[]): Promise<void> {
+async function runBatch(pool: pg.Pool, batch: Waiting[]): Promise<void> {
   try {
-    const { rows } = await preparedQuery<LookupRow>(db, 'keygate_gate_lookup', GATE_LOOKUP, [
+    const { rows } = await preparedQuery<LookupRow>(pool, 'keygate_gate_lookup', GATE_LOOKUP, [
       batch.map((call) => call.input.hostname),
       batch.map((call) => call.input.tokenHash ?? ''),
       batch.map((call) => Math.ceil(call.input.nowMs / 1000)),
@@ -142,7 +129,7 @@ async function runBatch(db: Db, batch: Waiting[]): Promise<void> {
   }
 }
 
-function schedule(db: Db, queue: Queue): void {
+function schedule(pool: pg.Pool, queue: Queue): void {
   if (queue.scheduled || queue.running >= GATE_STATEMENTS_AT_ONCE || queue.waiting.length === 0)
     return;
   queue.scheduled = true;
@@ -152,9 +139,9 @@ function schedule(db: Db, queue: Queue): void {
     while (queue.running < GATE_STATEMENTS_AT_ONCE && queue.waiting.length > 0) {
       const batch = queue.waiting.splice(0, GATE_BATCH_LIMIT);
       queue.running++;
-      void runBatch(db, batch).finally(() => {
+      void runBatch(pool, batch).finally(() => {
         queue.running--;
-        schedule(db, queue);
+        schedule(pool, queue);
       });
     }
   });
@@ -167,15 +154,15 @@ function schedule(db: Db, queue: Queue): void {
  * committed before it (a sign-out, a deactivation, a changed app) is what it sees: batching only
  * lets calls that arrive while the database is busy share the next statement.
  */
-export function lookUpGate(db: Db, input: GateLookupInput): Promise<GateLookup> {
-  let queue = queues.get(db);
+export function lookUpGate(pool: pg.Pool, input: GateLookupInput): Promise<GateLookup> {
+  let queue = queues.get(pool);
   if (!queue) {
     queue = { waiting: [], running: 0, scheduled: false };
-    queues.set(db, queue);
+    queues.set(pool, queue);
   }
   const waiting = queue;
   return new Promise((resolve, reject) => {
     waiting.waiting.push({ input, resolve, reject });
-    schedule(db, waiting);
+    schedule(pool, waiting);
   });
 }

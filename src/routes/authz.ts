@@ -40,14 +40,14 @@ export type AuthzHandler = (req: IncomingMessage, res: ServerResponse) => boolea
 
 /** Reads the original request, looks the person up (one statement) and decides. */
 async function decide(
-  { db, config, clock }: AppDeps,
+  { db, config, clock, gate }: AppDeps,
   call: Call,
   clientIp: () => string,
   original: OriginalRequest,
 ): Promise<GateDecision> {
   const token = presentedGateToken(call.req, config);
   const nowMs = clock.now();
-  const { apps, identity } = await lookUpGate(db, {
+  const { apps, identity } = await lookUpGate(gate.pool, {
     tokenHash: token ? hashGateToken(token) : null,
     hostname: original.url.hostname,
     nowMs: Date.now(),

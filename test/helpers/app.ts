@@ -8,6 +8,7 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import { createDb, type Db } from '../../src/db/knex.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 import { createSessionMiddleware } from '../../src/middleware/session/setup.ts';
+import { createGatePool } from '../../src/db/gate-pool.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { rememberSecret } from './secrets.ts';
 
@@ -78,8 +79,9 @@ export async function createTestApp(
     logger,
   });
   const sessions = createSessionMiddleware(config, database.url, logger);
+  const gate = createGatePool(config, database.url, logger);
   const clock = createTestClock();
-  const app = createApp({ db, config, logger, clock, sessions });
+  const app = createApp({ db, config, logger, clock, sessions, gate });
   return {
     app,
     db,
@@ -90,6 +92,7 @@ export async function createTestApp(
     logs: () => fs.readFileSync(logFile, 'utf8'),
     async close() {
       await sessions.close();
+      await gate.close();
       await db.destroy();
       await database.drop();
     },

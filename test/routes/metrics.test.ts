@@ -55,6 +55,7 @@ describe('metrics listener', () => {
       host: '127.0.0.1',
       db: t.db,
       sessionPool: pool,
+      gatePool: pool,
       logger: createLogger('silent'),
     });
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
