@@ -5,7 +5,7 @@ import { hashGateToken, newGateToken } from '../../src/auth/gate.ts';
 import { freePort, startProxy, viaProxy } from '../../test/helpers/proxies.ts';
 import { measurementSeconds, type BenchContext } from '../context.ts';
 import { expectStatuses, load, type LoadResult } from '../load.ts';
-import { spawnUntil, stopChild } from '../stack.ts';
+import { sharedHelper } from '../stack.ts';
 
 export interface GateResult {
   users: number;
@@ -119,15 +119,13 @@ export async function gateScenario(
   );
   await ctx.stack.db.raw('VACUUM ANALYZE sessions');
   const keygatePort = Number(new URL(ctx.stack.url).port);
-  const { child: bare, match } = await spawnUntil(
+  const { match } = await sharedHelper(
     ['--import', 'tsx', 'bench/bare-authz.ts'],
-    process.env,
     /bare authz listening on http:\/\/127\.0\.0\.1:(\d+)/,
   );
   const floorServer = options.floor
-    ? await spawnUntil(
+    ? await sharedHelper(
         ['--import', 'tsx', 'bench/bare-authz.ts', ctx.stack.databaseUrl],
-        process.env,
         /bare authz listening on http:\/\/127\.0\.0\.1:(\d+)/,
       )
     : null;
@@ -240,7 +238,5 @@ export async function gateScenario(
     await gated.close();
     await baseline.close();
     await floor?.close();
-    await stopChild(bare);
-    if (floorServer) await stopChild(floorServer.child);
   }
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { measurementSeconds, type BenchContext } from '../context.ts';
 import { expectStatuses, load, type LoadResult } from '../load.ts';
-import { spawnUntil, stopChild } from '../stack.ts';
+import { sharedHelper } from '../stack.ts';
 import { proxyHeaders } from '../client.ts';
 import { loadConfig } from '../../src/config.ts';
 
@@ -54,15 +54,13 @@ export async function loginPage(ctx: BenchContext): Promise<LoginPageResult> {
       csrfToken: token,
     }),
   );
-  const { child, match } = await spawnUntil(
+  const { match } = await sharedHelper(
     ['--import', 'tsx', 'bench/bare-app.ts', file, localsFile],
-    process.env,
     /bare app listening on (http:\/\/\S+)/,
   );
   const bareUrl = match[1]!;
   const rendered = await (await fetch(`${bareUrl}/login`)).text();
   if (withoutToken(rendered) !== withoutToken(html)) {
-    await stopChild(child);
     throw new Error('scenario 3: the bare app does not render the page Keygate sends');
   }
   const seconds = measurementSeconds(ctx);
@@ -79,15 +77,11 @@ export async function loginPage(ctx: BenchContext): Promise<LoginPageResult> {
     expectStatuses(what, result, [200]);
     into.push(result);
   };
-  try {
-    for (let round = 0; round < (ctx.options.quick ? 1 : 2); round++) {
-      await run(ctx.stack.url, '/login', 'GET /login', keygate);
-      await run(bareUrl, '/login', 'bare app', bare);
-    }
-    await run(bareUrl, '/login.html', 'bare app (bytes)', bytes);
-  } finally {
-    await stopChild(child);
+  for (let round = 0; round < (ctx.options.quick ? 1 : 2); round++) {
+    await run(ctx.stack.url, '/login', 'GET /login', keygate);
+    await run(bareUrl, '/login', 'bare app', bare);
   }
+  await run(bareUrl, '/login.html', 'bare app (bytes)', bytes);
   const k = combine(keygate);
   const b = combine(bare);
   const c = combine(bytes);

@@ -30,6 +30,13 @@ describe('documentation stays true', () => {
     assert.ok(read('README.md').includes(`node ${flags} --env-file=.env dist/src/server.js`));
   });
 
+  it("when the bench builds the server, then its extra --noCheck lands on the build script's tsc", () => {
+    // bench/stack.ts runs `npm run build -- --noCheck`: npm appends it to the script's last command.
+    const build = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts
+      .build!;
+    assert.match(build, /(^|&& )tsc -p tsconfig\.build\.json$/);
+  });
+
   it('when an npm script exists, then the README names it', () => {
     const readme = read('README.md');
     const scripts = Object.keys(
