@@ -3,6 +3,7 @@ import session from 'express-session';
 import pg from 'pg';
 import type { Config } from '../../config.ts';
 import type { Logger } from '../../logger.ts';
+import { deferSessionWithoutCookie } from './deferred.ts';
 import { createPgSessionStore } from './store.ts';
 
 /** The session middleware and the pool behind its store, closed together at shutdown. */
@@ -53,7 +54,7 @@ export function createSessionMiddleware(
 
   const store = createPgSessionStore({ pool, tableName: 'sessions', logger });
 
-  const middleware = session({
+  const express = session({
     name: sessionCookieName(config),
     secret: [...config.sessionSecrets],
     store,
@@ -66,6 +67,10 @@ export function createSessionMiddleware(
     proxy: config.trustProxy !== false,
     cookie: { ...sessionCookieAttributes(config), maxAge: config.sessionIdleTimeoutMs },
   });
+
+  // A GET or HEAD without a session cookie gets a stand-in that starts the session only if the
+  // request writes to it (deferred.ts); every other request goes to express-session directly.
+  const middleware = deferSessionWithoutCookie(express, sessionCookieName(config));
 
   return {
     middleware,
