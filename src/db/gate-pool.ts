@@ -27,9 +27,16 @@ export function createGatePool(config: Config, databaseUrl: string, logger: Logg
     connectionString: databaseUrl,
     max: GATE_CONNECTIONS,
     application_name: 'keygate-gate',
-    options: '-c plan_cache_mode=force_generic_plan',
     statement_timeout: config.dbStatementTimeoutMs,
     connectionTimeoutMillis: 5000,
+  });
+  // A SET as each connection opens, not a startup option: a connection pooler such as PgBouncer
+  // refuses startup options it does not know. (A client runs its queries in order, so the SET
+  // goes before the connection's first lookup.)
+  pool.on('connect', (client) => {
+    client.query('SET plan_cache_mode = force_generic_plan').catch((error: unknown) => {
+      logger.warn({ err: error }, 'gate connection: could not set the generic plan');
+    });
   });
   // An idle connection killed by the server must not crash the process; the pool replaces it.
   pool.on('error', (error) => logger.warn({ err: error }, 'gate pool connection lost'));
