@@ -22,6 +22,7 @@ import { ANONYMOUS_FORM_TTL_MS } from '../auth/limits.ts';
 import { randomToken } from '../auth/random-tokens.ts';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
+import { cookieValue } from './cookies.ts';
 import { HttpError } from './errors.ts';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -113,22 +114,6 @@ function readAnonymousSecret(
   if (!signed || issuedAtMs > nowMs + 60_000 || nowMs - issuedAtMs >= ANONYMOUS_FORM_TTL_MS)
     return null;
   return { secret, issuedAtMs };
-}
-
-function cookieValue(req: Request, name: string): string | undefined {
-  const header = req.headers.cookie;
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const index = part.indexOf('=');
-    if (index > 0 && part.slice(0, index).trim() === name) {
-      try {
-        return decodeURIComponent(part.slice(index + 1).trim());
-      } catch {
-        return undefined;
-      }
-    }
-  }
-  return undefined;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
+import { cookieValue } from '../cookies.ts';
 
 type Session = Request['session'];
 
@@ -12,8 +13,8 @@ const METHODS = new Set(['regenerate', 'destroy', 'reload', 'save', 'touch', 're
  * page cost.
  *
  * Until something writes to it, the stand-in reads as an empty session: every field undefined, no
- * keys. The first write, delete of a written field, or call of a session method (regenerate, save,
- * …) runs express-session on the spot (without a cookie it loads nothing and calls back at once),
+ * keys. The first write, or call of a session method (regenerate, save, …), runs express-session
+ * on the spot (without a cookie it loads nothing and calls back at once),
  * and from then on `req.session` is the real, new session and the stand-in forwards to it. So a
  * request that stores something gets exactly the session and cookie it would have had.
  */
@@ -69,20 +70,10 @@ function deferredSession(req: Request, res: Response, start: RequestHandler): Se
  */
 export function deferSessionWithoutCookie(start: RequestHandler, name: string): RequestHandler {
   return (req, res, next) => {
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || hasCookie(req, name))
+    // Any session cookie, valid or not, is express-session's to read.
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || cookieValue(req, name) !== undefined)
       return start(req, res, next);
     req.session = deferredSession(req, res, start);
     next();
   };
-}
-
-/** Whether the request carries a cookie called `name` (signed or not, valid or not). */
-function hasCookie(req: Request, name: string): boolean {
-  const header = req.headers.cookie;
-  if (!header) return false;
-  for (const part of header.split(';')) {
-    const index = part.indexOf('=');
-    if (index > 0 && part.slice(0, index).trim() === name) return true;
-  }
-  return false;
 }
