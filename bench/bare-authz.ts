@@ -4,8 +4,9 @@
  * auth_request itself costs.   node --import tsx bench/bare-authz.ts
  *
  * With a database URL as its argument it is the floor instead (`npm run bench:gate -- --floor`):
- * the same server running one prepared `SELECT 1` per call before it answers, which is what one
- * statement a call costs on this machine with nothing else done.
+ * the same server waiting for a prepared `SELECT 1` before it answers, with Keygate's batching
+ * (auth/gate-lookup.ts): calls that arrive while a statement runs share the next one. That is
+ * what the round trip Keygate makes costs on this machine, with nothing else done.
  */
 import http from 'node:http';
 import pg from 'pg';
@@ -23,15 +24,38 @@ function allow(res: http.ServerResponse) {
   res.end();
 }
 
+// One statement at a time; the calls that arrive meanwhile wait for the next, as in Keygate.
+let waiting: http.ServerResponse[] = [];
+let running = false;
+
+function runStatement(db: pg.Pool) {
+  if (running || waiting.length === 0) return;
+  running = true;
+  setImmediate(() => {
+    const batch = waiting;
+    waiting = [];
+    const settle = (ok: boolean) => {
+      for (const res of batch) {
+        if (ok) allow(res);
+        else {
+          res.writeHead(503, { 'Content-Length': '0' });
+          res.end();
+        }
+      }
+      running = false;
+      runStatement(db);
+    };
+    db.query({ name: 'floor', text: 'SELECT 1', values: [] }).then(
+      () => settle(true),
+      () => settle(false),
+    );
+  });
+}
+
 const server = http.createServer((_req, res) => {
   if (!pool) return allow(res);
-  pool.query({ name: 'floor', text: 'SELECT 1', values: [] }).then(
-    () => allow(res),
-    () => {
-      res.writeHead(503, { 'Content-Length': '0' });
-      res.end();
-    },
-  );
+  waiting.push(res);
+  runStatement(pool);
 });
 server.keepAliveTimeout = 60_000;
 server.listen(0, '127.0.0.1', () => {

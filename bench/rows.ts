@@ -1,3 +1,4 @@
+import { cpuText } from './cpu-split.ts';
 import type { PhaseResult } from './phase.ts';
 import { fmt, ratioText, type Row } from './report.ts';
 import type { AnonymousSessionsResult } from './scenarios/anonymous-sessions.ts';
@@ -284,10 +285,24 @@ export function gateRows(results: GateResult[]): Row[] {
     ];
   });
   for (const g of results) {
+    const total = (split: Partial<Record<string, number>>) =>
+      Object.values(split).reduce((a: number, b) => a + (b ?? 0), 0);
+    if (total(g.cpu.keygate) === 0) continue;
+    rows.push({
+      scenario: `10 gate CPU @${users(g.users)}`,
+      figure: 'CPU per protected request, by process (µs)',
+      measured: cpuText(g.cpu.keygate),
+      baseline: `bare: ${cpuText(g.cpu.bare)}${g.cpu.floor ? `; floor: ${cpuText(g.cpu.floor)}` : ''}`,
+      ratio: ratioText(total(g.cpu.keygate) / Math.max(1, total(g.cpu.bare))),
+      target: 'printed',
+      pass: null,
+    });
+  }
+  for (const g of results) {
     if (g.floorRps === undefined) continue;
     rows.push({
       scenario: `10 floor @${users(g.users)}`,
-      figure: 'bare endpoint + one SELECT 1 per call vs bare endpoint',
+      figure: 'bare endpoint + a batched SELECT 1 vs bare endpoint',
       measured: `${fmt(g.floorRps, 0)} rps, p99 ${fmt(g.floorP99 ?? 0, 0)} ms`,
       baseline: `bare ${fmt(g.bareRps, 0)} rps (Keygate ${fmt(g.rps / g.floorRps, 2)} of the floor)`,
       ratio: ratioText(g.floorRps / g.bareRps),

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { hashGateToken, newGateToken } from '../../src/auth/gate.ts';
 import { freePort, startProxy, viaProxy } from '../../test/helpers/proxies.ts';
 import { measurementSeconds, type BenchContext } from '../context.ts';
+import { cpuPerRequest, cpuSnapshot, type CpuGroup } from '../cpu-split.ts';
 import { expectStatuses, load, type LoadResult } from '../load.ts';
 import { sharedHelper } from '../stack.ts';
 
@@ -17,10 +18,14 @@ export interface GateResult {
   /** Per authz call, from pg_stat_statements (exact: the calls run one at a time). */
   statementsPerCall: number;
   writesPerCall: number;
-  /** With --floor: the bare server running one SELECT 1 per call (bench/bare-authz.ts). */
+  /** With --floor: the bare server waiting for a batched SELECT 1 (bench/bare-authz.ts). */
   floorRps?: number;
   floorP99?: number;
+  /** CPU µs per request by process group (Linux), for Keygate's runs, the bare's and the floor's. */
+  cpu: { keygate: CpuSplit; bare: CpuSplit; floor?: CpuSplit };
 }
+
+type CpuSplit = Partial<Record<CpuGroup, number>>;
 
 const HOST = 'app.bench.test';
 let seeded: string[] | undefined;
@@ -74,10 +79,20 @@ async function statementCounts(ctx: BenchContext) {
   return new Map(rows.map((r) => [r.query, Number(r.calls)]));
 }
 
-function combine(runs: LoadResult[]) {
-  const requests = runs.reduce((a, r) => a + r.requests, 0);
-  const seconds = runs.reduce((a, r) => a + r.seconds, 0);
-  return { rps: requests / seconds, p99: Math.max(...runs.map((r) => r.p99)) };
+interface Measured {
+  run: LoadResult;
+  cpu: CpuSplit;
+}
+
+function combine(runs: Measured[]) {
+  const requests = runs.reduce((a, r) => a + r.run.requests, 0);
+  const seconds = runs.reduce((a, r) => a + r.run.seconds, 0);
+  // CPU per request over all runs, weighted by their requests.
+  const cpu: CpuSplit = {};
+  for (const { run, cpu: split } of runs)
+    for (const [group, us] of Object.entries(split) as [CpuGroup, number][])
+      cpu[group] = (cpu[group] ?? 0) + (us * run.requests) / requests;
+  return { rps: requests / seconds, p99: Math.max(...runs.map((r) => r.run.p99)), cpu };
 }
 
 export const GATE_HOST = HOST;
@@ -119,7 +134,7 @@ export async function gateScenario(
   );
   await ctx.stack.db.raw('VACUUM ANALYZE sessions');
   const keygatePort = Number(new URL(ctx.stack.url).port);
-  const { match } = await sharedHelper(
+  const { child: bareChild, match } = await sharedHelper(
     ['--import', 'tsx', 'bench/bare-authz.ts'],
     /bare authz listening on http:\/\/127\.0\.0\.1:(\d+)/,
   );
@@ -203,24 +218,33 @@ export async function gateScenario(
     }
 
     const seconds = measurementSeconds(ctx);
-    const gate: LoadResult[] = [];
-    const bareRuns: LoadResult[] = [];
-    const floorRuns: LoadResult[] = [];
-    // One timed run of the static page behind one of the nginx instances, checked for 200s.
-    const measure = async (port: number, what: string, into: LoadResult[]) => {
+    const gate: Measured[] = [];
+    const bareRuns: Measured[] = [];
+    const floorRuns: Measured[] = [];
+    // One timed run of the static page behind one of the nginx instances, checked for 200s, and
+    // the CPU every process on the machine spent on it.
+    const measure = async (
+      port: number,
+      what: string,
+      authPid: number | undefined,
+      into: Measured[],
+    ) => {
+      const cpuBefore = cpuSnapshot(authPid);
       const run = await load({
         url: url(port),
         connections: ctx.options.connections,
         seconds,
         request: shape(port),
       });
+      const cpu = cpuPerRequest(cpuBefore, cpuSnapshot(authPid), run.requests);
       expectStatuses(`static page behind ${what}`, run, [200]);
-      into.push(run);
+      into.push({ run, cpu });
     };
     for (let round = 0; round < (ctx.options.quick ? 1 : 2); round++) {
-      await measure(gated.port, 'Keygate', gate);
-      await measure(baseline.port, 'the bare auth server', bareRuns);
-      if (floor) await measure(floor.port, 'the one-statement floor', floorRuns);
+      await measure(gated.port, 'Keygate', ctx.stack.server.pid, gate);
+      await measure(baseline.port, 'the bare auth server', bareChild.pid, bareRuns);
+      if (floor && floorServer)
+        await measure(floor.port, 'the batched SELECT 1 floor', floorServer.child.pid, floorRuns);
     }
     const g = combine(gate);
     const b = combine(bareRuns);
@@ -235,6 +259,7 @@ export async function gateScenario(
       bareP99: b.p99,
       statementsPerCall: statements / calls,
       writesPerCall: writes / calls,
+      cpu: { keygate: g.cpu, bare: b.cpu, ...(f ? { floor: f.cpu } : {}) },
     };
   } finally {
     await gated.close();
