@@ -52,6 +52,15 @@ describe('npm run bench -- --quick', () => {
       // Each row carries a verdict, but performance is not asserted: the suite shares two cores.
       const rows = stdout.split('\n').filter((line) => /^\| \d+ /.test(line));
       for (const row of rows) assert.match(row, /\| (PASS|FAIL|info) +\|$/);
+      // Where a protected request's CPU went, by process, read from /proc around each gate run.
+      if (process.platform === 'linux') {
+        const cpu = rows.find((line) => line.startsWith('| 10 gate CPU'));
+        assert.ok(cpu, 'the gate CPU row is in the table');
+        assert.match(
+          cpu,
+          /\| client \d+, nginx \d+, auth server \d+, postgres \d+[^|]*total \d+ µs/,
+        );
+      }
       assert.match(stdout, /AMD|Intel|cores, .*Node v\d+.*PostgreSQL \d+/);
       assert.match(stdout, /results: bench\/results\/.*-quick\.json/);
     },
