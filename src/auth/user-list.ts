@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex.ts';
 import { USER_LIST_PAGE_SIZE as PAGE_SIZE } from './limits.ts';
-import { toUser, type Role, type User, type UserRow } from './users.ts';
+import type { Role, User } from './users.ts';
 
 export interface UserListQuery {
   search: string;
@@ -14,8 +14,73 @@ export interface UserListQuery {
   before: string;
 }
 
-export interface UserListRow extends User {
+/** What a row of the list shows. It never reads a password hash or a TOTP secret. */
+export interface UserListRow extends Pick<
+  User,
+  | 'id'
+  | 'email'
+  | 'role'
+  | 'isActive'
+  | 'totpEnabledAt'
+  | 'twoFactorGraceStartedAt'
+  | 'createdAt'
+  | 'lastSignInAt'
+> {
   recoveryCodesLeft: number;
+}
+
+/**
+ * A time as whole milliseconds since the epoch (a float8 is read with parseFloat; a timestamp is
+ * parsed from text), its microseconds cut as the timestamp reader cuts them.
+ */
+const epochMs = (column: string) => `floor(extract(epoch FROM ${column}) * 1000)::float8`;
+
+/**
+ * The list's columns: only what a row shows, the times as epoch milliseconds. Reading `users.*`
+ * (five timestamps parsed from text, the hashes and secrets decoded) cost a page of 50 about
+ * 1.1 ms of CPU against 0.5–0.75 ms for these (README, Performance, row 7).
+ */
+const LISTED = [
+  'users.id',
+  'users.email',
+  'users.role',
+  'users.is_active',
+  `${epochMs('users.totp_enabled_at')} AS totp_enabled_ms`,
+  `${epochMs('users.two_factor_grace_started_at')} AS grace_started_ms`,
+  `${epochMs('users.created_at')} AS created_ms`,
+  `${epochMs('users.last_sign_in_at')} AS last_sign_in_ms`,
+  '(SELECT count(*) FROM recovery_codes rc WHERE rc.user_id = users.id AND rc.used_at IS NULL)::int AS recovery_codes_left',
+  // The cursor keeps the time at full (microsecond) precision, as text PostgreSQL reads back.
+  'last_sign_in_at::text AS last_sign_in_key',
+].join(', ');
+
+interface ListedRow {
+  id: string | number;
+  email: string;
+  role: Role;
+  is_active: boolean;
+  totp_enabled_ms: number | null;
+  grace_started_ms: number | null;
+  created_ms: number;
+  last_sign_in_ms: number | null;
+  recovery_codes_left: number;
+  last_sign_in_key: string | null;
+}
+
+const dateOf = (ms: number | null) => (ms === null ? null : new Date(ms));
+
+function toListRow(row: ListedRow): UserListRow {
+  return {
+    id: String(row.id),
+    email: row.email,
+    role: row.role,
+    isActive: row.is_active,
+    totpEnabledAt: dateOf(row.totp_enabled_ms),
+    twoFactorGraceStartedAt: dateOf(row.grace_started_ms),
+    createdAt: new Date(row.created_ms),
+    lastSignInAt: dateOf(row.last_sign_in_ms),
+    recoveryCodesLeft: row.recovery_codes_left,
+  };
 }
 
 export interface UserListPage {
@@ -88,15 +153,7 @@ export async function listUsers(db: Db, query: UserListQuery): Promise<UserListP
   const cursorText = backwards ? query.before : query.after;
   const cursor = decodeCursor(cursorText);
   if (cursorText && !cursor) return null;
-  const base = db('users')
-    .select('users.*')
-    .select(
-      db.raw(
-        '(SELECT count(*) FROM recovery_codes rc WHERE rc.user_id = users.id AND rc.used_at IS NULL)::int AS recovery_codes_left',
-      ),
-    )
-    // The cursor keeps the time at full (microsecond) precision, as text PostgreSQL reads back.
-    .select(db.raw('last_sign_in_at::text AS last_sign_in_key'));
+  const base = db('users').select(db.raw(LISTED));
   applySearch(base, query.search);
   if (query.twoFactor === 'on') base.whereNotNull('totp_enabled_at');
   if (query.twoFactor === 'off') base.whereNull('totp_enabled_at');
@@ -114,7 +171,7 @@ export async function listUsers(db: Db, query: UserListQuery): Promise<UserListP
         : 'last_sign_in_at DESC NULLS LAST, id DESC',
     );
   }
-  let found: (UserRow & { recovery_codes_left: number; last_sign_in_key: string | null })[];
+  let found: ListedRow[];
   try {
     found = await base.limit(PAGE_SIZE + 1);
   } catch (error) {
@@ -125,7 +182,7 @@ export async function listUsers(db: Db, query: UserListQuery): Promise<UserListP
   const more = found.length > PAGE_SIZE;
   const page = found.slice(0, PAGE_SIZE);
   if (backwards) page.reverse();
-  const rows = page.map((row) => ({ ...toUser(row), recoveryCodesLeft: row.recovery_codes_left }));
+  const rows = page.map(toListRow);
 
   const keyOf = (row: (typeof page)[number]): Cursor =>
     query.sort === 'email'

@@ -123,6 +123,82 @@ describe('the admin user list at scale (30,000 users)', () => {
   });
 });
 
+describe('what the admin user list reads', () => {
+  it('when a page is listed, then its statement reads no password hash or TOTP secret, and every time is the stored one to the millisecond', async () => {
+    // Times a microsecond short of the next millisecond: cut, never rounded up.
+    await t
+      .db('users')
+      .where({ email: 'user-20000@scale.example' })
+      .update({
+        created_at: t.db.raw(`'2026-06-01 12:00:00.999999+00'::timestamptz`),
+        last_sign_in_at: t.db.raw(`'2026-06-02 12:00:00.999999+00'::timestamptz`),
+      });
+    const statements: string[] = [];
+    const capture = (data: { sql: string }) => statements.push(data.sql);
+    t.db.on('query', capture);
+    let page: Awaited<ReturnType<typeof listUsers>>;
+    try {
+      page = await listUsers(t.db, {
+        search: 'user-2',
+        twoFactor: '',
+        role: '',
+        active: '',
+        sort: 'email',
+        after: '',
+        before: '',
+      });
+    } finally {
+      t.db.removeListener('query', capture);
+    }
+    assert.equal(statements.length, 1);
+    assert.doesNotMatch(statements[0]!, /password_hash|totp_secret|users\.\*/, statements[0]);
+    assert.ok(page && page.rows.length === 50);
+    for (const row of page.rows) {
+      assert.equal('passwordHash' in row, false);
+      assert.equal('totpSecretEncrypted' in row, false);
+    }
+    // The same times as the table's own, read as timestamps (microseconds cut to milliseconds).
+    const stored = await t
+      .db('users')
+      .whereIn(
+        'id',
+        page.rows.map((row) => row.id),
+      )
+      .select(
+        'id',
+        'created_at',
+        'last_sign_in_at',
+        'totp_enabled_at',
+        'two_factor_grace_started_at',
+      );
+    interface StoredTimes {
+      id: number;
+      created_at: Date;
+      last_sign_in_at: Date | null;
+      totp_enabled_at: Date | null;
+      two_factor_grace_started_at: Date | null;
+    }
+    const byId = new Map((stored as StoredTimes[]).map((row) => [String(row.id), row]));
+    let signedIn = 0;
+    for (const row of page.rows) {
+      const db = byId.get(row.id)!;
+      assert.equal(row.createdAt.getTime(), db.created_at.getTime());
+      assert.equal(row.lastSignInAt?.getTime() ?? null, db.last_sign_in_at?.getTime() ?? null);
+      assert.equal(row.totpEnabledAt?.getTime() ?? null, db.totp_enabled_at?.getTime() ?? null);
+      assert.equal(
+        row.twoFactorGraceStartedAt?.getTime() ?? null,
+        db.two_factor_grace_started_at?.getTime() ?? null,
+      );
+      if (row.lastSignInAt) signedIn++;
+    }
+    const edge = page.rows.find((row) => row.email === 'user-20000@scale.example')!;
+    assert.equal(edge.createdAt.toISOString(), '2026-06-01T12:00:00.999Z');
+    assert.equal(edge.lastSignInAt?.toISOString(), '2026-06-02T12:00:00.999Z');
+    // Some of the page signed in (now() less whole minutes: microseconds included) and some not.
+    assert.ok(signedIn > 0 && signedIn < 50, `${signedIn} of 50 signed in`);
+  });
+});
+
 describe('the highest stored bcrypt cost', () => {
   it('when a password attempt asks for it, then an index answers, not a scan of every user', async () => {
     const { rows } = await t.db.raw<{ rows: { 'QUERY PLAN': string }[] }>(
