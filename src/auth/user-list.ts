@@ -36,9 +36,9 @@ export interface UserListRow extends Pick<
 const epochMs = (column: string) => `floor(extract(epoch FROM ${column}) * 1000)::float8`;
 
 /**
- * The list's columns: only what a row shows, the times as epoch milliseconds. Reading `users.*`
- * (five timestamps parsed from text, the hashes and secrets decoded) cost a page of 50 about
- * 1.1 ms of CPU against 0.5–0.75 ms for these (README, Performance, row 7).
+ * The list's columns: only what a row shows, the times as epoch milliseconds. `users.*` also
+ * decoded every row's password hash and TOTP secret, for nothing, and parsed five timestamps
+ * from text (README, Performance, row 7, for what this saved).
  */
 const LISTED = [
   'users.id',
