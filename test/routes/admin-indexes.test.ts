@@ -19,6 +19,20 @@ before(async () => {
 });
 after(() => t.close());
 
+/** A list query: every field empty (page 1 by email) but those given. */
+function listQuery(query: Partial<UserListQuery> = {}): UserListQuery {
+  return {
+    search: '',
+    twoFactor: '',
+    role: '',
+    active: '',
+    sort: 'email',
+    after: '',
+    before: '',
+    ...query,
+  };
+}
+
 /** The plan PostgreSQL picks for the statements listUsers runs. */
 async function plansFor(
   query: Partial<UserListQuery>,
@@ -28,16 +42,7 @@ async function plansFor(
   const capture = (data: { sql: string; bindings: readonly unknown[] }) => statements.push(data);
   t.db.on('query', capture);
   try {
-    const page = await listUsers(t.db, {
-      search: '',
-      twoFactor: '',
-      role: '',
-      active: '',
-      sort: 'email',
-      after: '',
-      before: '',
-      ...query,
-    });
+    const page = await listUsers(t.db, listQuery(query));
     assert.ok(page && page.rows.length > 0);
   } finally {
     t.db.removeListener('query', capture);
@@ -96,26 +101,10 @@ describe('the admin user list at scale (30,000 users)', () => {
   }
 
   it('when paging deep by cursor, then it still walks the index', async () => {
-    const first = await listUsers(t.db, {
-      search: '',
-      twoFactor: '',
-      role: '',
-      active: '',
-      sort: 'last_sign_in',
-      after: '',
-      before: '',
-    });
+    const first = await listUsers(t.db, listQuery({ sort: 'last_sign_in' }));
     let cursor = first!.next!;
     for (let i = 0; i < 20; i++) {
-      const page = await listUsers(t.db, {
-        search: '',
-        twoFactor: '',
-        role: '',
-        active: '',
-        sort: 'last_sign_in',
-        after: cursor,
-        before: '',
-      });
+      const page = await listUsers(t.db, listQuery({ sort: 'last_sign_in', after: cursor }));
       cursor = page!.next!;
     }
     const plan = (await plansFor({ sort: 'last_sign_in', after: cursor })).join('\n');
@@ -138,15 +127,7 @@ describe('what the admin user list reads', () => {
     t.db.on('query', capture);
     let page: Awaited<ReturnType<typeof listUsers>>;
     try {
-      page = await listUsers(t.db, {
-        search: 'user-2',
-        twoFactor: '',
-        role: '',
-        active: '',
-        sort: 'email',
-        after: '',
-        before: '',
-      });
+      page = await listUsers(t.db, listQuery({ search: 'user-2' }));
     } finally {
       t.db.removeListener('query', capture);
     }
