@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import * as client from 'openid-client';
+import { associatedData, decrypt } from '../../src/auth/encryption.ts';
 import { OIDC_LIMITS } from '../../src/auth/limits.ts';
 import { pruneOldRecords } from '../../src/auth/retention.ts';
 import { ROOT } from '../../src/dirs.ts';
@@ -40,8 +41,17 @@ describe('OpenID provider: signing keys', () => {
   it('#32 when the first key is made, then it is stored encrypted and the JWKS shows only its public part', async () => {
     const rows = await t.db('oidc_signing_keys').select('*');
     assert.equal(rows.length, 1);
-    assert.match(rows[0].private_jwk_encrypted, /^v1\./);
-    assert.doesNotMatch(rows[0].private_jwk_encrypted, /"d"|RSA/);
+    const stored: string = rows[0].private_jwk_encrypted;
+    assert.match(stored, /^v1\./);
+    // The stored text is ciphertext: it opens with the key ring, and none of the key's parts
+    // (private or public, in the base64url the JWK writes them in) is anywhere in it.
+    const opened = decrypt(stored, t.config.totpKeys, associatedData.oidcSigningKey(rows[0].kid));
+    assert.ok(opened, 'the key ring opens it');
+    const jwk = JSON.parse(opened) as Record<string, string>;
+    for (const part of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'n']) {
+      assert.ok(jwk[part] && jwk[part].length > 40, `the key has its ${part}`);
+      assert.ok(!stored.includes(jwk[part].slice(0, 24)), `${part} is not stored in the clear`);
+    }
     const keys = await jwks();
     assert.deepEqual(
       keys.map((k) => k.kid),
