@@ -77,7 +77,16 @@ async function authorizationCode(ctx: BenchContext, discovery: Discovery, client
       if (!code) throw new Error(`authorize ended at ${location}`);
       return { code, verifier };
     }
-    if (!location) throw new Error(`authorize answered ${reply.status} with nowhere to go`);
+    if (!location) {
+      // What the page said, to tell an expired interaction from a refused request.
+      const said = /<main[^>]*>([\s\S]*?)<\/main>/i.exec(reply.body)?.[1] ?? reply.body;
+      const text = said
+        .replace(/<[^>]+>/g, ' ')
+        .replace(/\s+/g, ' ')
+        .trim()
+        .slice(0, 300);
+      throw new Error(`authorize: ${next} answered ${reply.status} with nowhere to go: ${text}`);
+    }
     // Keygate's own addresses carry its BASE_URL, which the bench leaves at its default: only
     // the path and query are followed, on the bench's server.
     const to = new URL(location, ctx.stack.url);

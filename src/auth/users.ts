@@ -40,6 +40,31 @@ export interface UserRow {
   session_generation: number;
 }
 
+/** Every column of a user row, for the readers that name them (findUserById, the session store). */
+export const USER_COLUMNS = [
+  'id',
+  'email',
+  'email_canonical',
+  'password_hash',
+  'role',
+  'is_active',
+  'must_change_password',
+  'totp_secret_encrypted',
+  'totp_enabled_at',
+  'totp_last_used_step',
+  'created_at',
+  'updated_at',
+  'last_sign_in_at',
+  'two_factor_grace_started_at',
+  'session_generation',
+] as const satisfies readonly (keyof UserRow)[];
+
+// A column added to UserRow must be added to USER_COLUMNS too: this fails to compile until it is.
+const everyColumn: Exclude<keyof UserRow, (typeof USER_COLUMNS)[number]> extends never
+  ? true
+  : never = true;
+void everyColumn;
+
 export function toUser(row: UserRow): User {
   return {
     id: String(row.id),
@@ -78,7 +103,9 @@ export function isUserId(value: unknown): value is string {
 
 export async function findUserById(db: Db, id: string): Promise<User | null> {
   if (!isUserId(id)) return null;
-  const row = await db<UserRow>('users').where({ id }).first();
+  const row: UserRow | undefined = await db<UserRow>('users')
+    .where({ id })
+    .first(...USER_COLUMNS);
   return row ? toUser(row) : null;
 }
 

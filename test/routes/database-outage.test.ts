@@ -87,20 +87,29 @@ describe('when the database goes away and comes back', () => {
     assert.equal(signIn.status, 303);
   });
 
-  it('then a statement that runs past the timeout gets the same 503 page', async () => {
+  it('then a statement that runs past the timeout gets the same 503 page, and the session is kept', async () => {
     const browser = createBrowser(t.app);
     const user = await makeUser(t.db);
-    await browser.submit('/login', '/login', { email: user.email, password: user.password });
-    // Hold a lock on the user's row so the page's query waits past the 2 s statement timeout.
+    const signIn = await browser.submit('/login', '/login', {
+      email: user.email,
+      password: user.password,
+    });
+    assert.equal(signIn.status, 303);
+    // Hold a lock on the users table so that the page's first statement (the session store's load,
+    // which reads the user with the session) waits past the 2 s statement timeout.
     const trx = await t.db.transaction();
     try {
       await trx.raw('LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
       const page = await browser.get('/');
       assert.equal(page.status, 503);
       assert.match(page.text, /temporarily unavailable/);
+      assert.equal(page.headers['set-cookie'], undefined, 'the cookie is left as it was');
     } finally {
       await trx.rollback();
     }
+    // A session that could not be loaded is not a session to delete: still signed in.
+    const rows = await t.db('sessions').where({ user_id: user.id }).count<{ count: string }[]>();
+    assert.deepEqual(rows, [{ count: '1' }], 'the session row is still there');
     assert.equal((await browser.get('/')).status, 200);
   });
 });

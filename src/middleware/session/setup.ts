@@ -68,9 +68,19 @@ export function createSessionMiddleware(
     cookie: { ...sessionCookieAttributes(config), maxAge: config.sessionIdleTimeoutMs },
   });
 
+  // A session that could not be loaded (the database failed or was too slow) is left as it is.
+  // express-session would delete its row when the response ends, since the request has no session
+  // (its `unset: 'destroy'`), signing the person out because of a hiccup. Without an id it leaves
+  // the row and the cookie alone, and the person gets the "temporarily unavailable" page.
+  const loadOrKeep: RequestHandler = (req, res, next) =>
+    express(req, res, (error?: unknown) => {
+      if (error !== undefined) delete (req as { sessionID?: string }).sessionID;
+      next(error);
+    });
+
   // A GET or HEAD without a session cookie gets a stand-in that starts the session only if the
   // request writes to it (deferred.ts); every other request goes to express-session directly.
-  const middleware = deferSessionWithoutCookie(express, sessionCookieName(config));
+  const middleware = deferSessionWithoutCookie(loadOrKeep, sessionCookieName(config));
 
   return {
     middleware,

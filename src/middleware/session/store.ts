@@ -3,9 +3,34 @@ import type { Request } from 'express';
 import session from 'express-session';
 import type pg from 'pg';
 import { randomToken } from '../../auth/random-tokens.ts';
+import { toUser, USER_COLUMNS, type User, type UserRow } from '../../auth/users.ts';
 import type { Logger } from '../../logger.ts';
 
 type Done = (error?: unknown) => void;
+
+/** The user a session row named when it was loaded, read by the same statement. */
+export interface UserLoadedWithSession {
+  /** The session's user id as stored in its row (sessions.user_id), if it had one. */
+  userId: string | null;
+  /** That user, or null when there is no such user. */
+  user: User | null;
+}
+
+const loadedUsers = new WeakMap<Request, UserLoadedWithSession>();
+const LOADED_USER = Symbol('keygate.loadedUser');
+type LoadedSessionData = session.SessionData & { [LOADED_USER]?: UserLoadedWithSession };
+
+/**
+ * The user this request's session named when the store loaded it, once: undefined if the session
+ * was not loaded from a row in this request (a new one), was rotated since, or was already taken.
+ * current-user.ts uses it instead of a statement of its own, so a signed-in page reads its session
+ * and its user in one round trip.
+ */
+export function takeUserLoadedWithSession(req: Request): UserLoadedWithSession | undefined {
+  const loaded = loadedUsers.get(req);
+  loadedUsers.delete(req);
+  return loaded;
+}
 
 /**
  * connect-pg-simple with two changes. Loading and saving use named (prepared) statements, so
@@ -33,6 +58,7 @@ export function createPgSessionStore(options: {
 }): session.Store & { close(): void | Promise<void>; generateId(req: Request): string } {
   const PgStore = connectPgSimple(session);
   const table = `"${options.tableName}"`;
+  const userColumns = USER_COLUMNS.map((column) => `u.${column}`).join(', ');
 
   class RotatingPgStore extends PgStore {
     /**
@@ -54,6 +80,7 @@ export function createPgSessionStore(options: {
     }
 
     override regenerate(req: Request, done: Done): void {
+      loadedUsers.delete(req);
       const old = req.sessionID;
       const earlier = this.#retiring.get(old);
       this.#retiring.delete(old);
@@ -76,17 +103,44 @@ export function createPgSessionStore(options: {
       done();
     }
 
+    /**
+     * The session and, in the same statement, the user its row names (sessions.user_id, set from
+     * the session's userId by a trigger). The user travels to createSession on the data under a
+     * symbol, which neither express-session's copy of the data nor its change hash sees.
+     */
     override get(
       sid: string,
       done: (error: unknown, data?: session.SessionData | null) => void,
     ): void {
       options.pool
-        .query<{ sess: session.SessionData }>({
+        .query<{ sess: LoadedSessionData; session_user_id: string | null } & UserRow>({
           name: 'keygate_session_load',
-          text: `SELECT sess FROM ${table} WHERE sid = $1 AND expire >= to_timestamp($2)`,
+          text: `SELECT s.sess, s.user_id AS session_user_id, ${userColumns}
+                   FROM ${table} s LEFT JOIN users u ON u.id = s.user_id
+                  WHERE s.sid = $1 AND s.expire >= to_timestamp($2)`,
           values: [sid, Math.ceil(Date.now() / 1000)],
         })
-        .then((result) => done(null, result.rows[0]?.sess ?? null), done);
+        .then((result) => {
+          const row = result.rows[0];
+          if (!row) return done(null, null);
+          const { sess, session_user_id: userId } = row;
+          sess[LOADED_USER] = {
+            userId: userId === null ? null : String(userId),
+            user: row.id === null ? null : toUser(row),
+          };
+          done(null, sess);
+        }, done);
+    }
+
+    override createSession(
+      req: Request,
+      data: session.SessionData,
+    ): session.Session & session.SessionData {
+      const loaded = (data as LoadedSessionData)[LOADED_USER];
+      delete (data as LoadedSessionData)[LOADED_USER];
+      if (loaded) loadedUsers.set(req, loaded);
+      else loadedUsers.delete(req);
+      return super.createSession(req, data);
     }
 
     override set(sid: string, data: session.SessionData, done?: Done): void {
