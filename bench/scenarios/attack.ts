@@ -76,7 +76,9 @@ export async function attackIsolation(ctx: BenchContext): Promise<AttackResult> 
   // decided the row. 80 a phase (p99 is the second slowest) at ~3 a second, a third of the
   // bcrypt ceiling, so the legitimate load alone never queues on bcrypt.
   const seconds = ctx.options.quick ? 1 : ctx.options.seconds * 3;
-  const interval = ctx.options.quick ? 500 : 300;
+  const interval = 300;
+  // The floods start this long before the flooded sign-ins and outlast them by as much again.
+  const lead = ctx.options.quick ? 500 : 1000;
 
   const victims = ctx.pool.take(20);
   const failures = victims.flatMap((id) =>
@@ -111,7 +113,7 @@ export async function attackIsolation(ctx: BenchContext): Promise<AttackResult> 
   const cpuBefore = cpuSeconds(ctx.stack.server.pid!);
   // Each flood: 8 connections, each sending its next request as soon as it has an answer.
   const flood = (request: RequestBuilder) =>
-    load({ url: ctx.stack.url, connections: 8, seconds: seconds + 2, request });
+    load({ url: ctx.stack.url, connections: 8, seconds: seconds + (2 * lead) / 1000, request });
   const passwordFlood = flood((i) => {
     const session = attackerForms[i % attackerForms.length]!;
     return {
@@ -134,7 +136,7 @@ export async function attackIsolation(ctx: BenchContext): Promise<AttackResult> 
       body: `code=${badCode}&_csrf=${encodeURIComponent(session.csrfToken)}`,
     };
   });
-  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await new Promise((resolve) => setTimeout(resolve, lead));
   const flooded = await steadySignIns(ctx, seconds, interval);
   const [pw, code]: [LoadResult, LoadResult] = await Promise.all([passwordFlood, codeFlood]);
   const cpu = cpuSeconds(ctx.stack.server.pid!) - cpuBefore;
