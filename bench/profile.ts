@@ -22,6 +22,7 @@ import { loadConfig } from '../src/config.ts';
 import { ROOT } from '../src/dirs.ts';
 import { signInAdmin } from './admin.ts';
 import { codesAhead } from './context.ts';
+import { cpuPerRequest, cpuSnapshot } from './cpu-split.ts';
 import { load, type RequestShape } from './load.ts';
 import { summariseProfile } from './profile-summary.ts';
 import { nameSearch } from './names.ts';
@@ -29,7 +30,7 @@ import { emailOf, seedMaterial, seedUsers } from './seed.ts';
 import type { BenchContext } from './context.ts';
 import { GATE_HOST, liveGateTokens } from './scenarios/gate.ts';
 import { anonymousForm, pendingSignIns, seedSessions } from './sessions.ts';
-import { build, cpuSeconds, startStack } from './stack.ts';
+import { build, startStack } from './stack.ts';
 
 const KINDS = ['page', 'code', 'search', 'list', 'flood', 'gate'] as const;
 type Kind = (typeof KINDS)[number];
@@ -47,22 +48,6 @@ function parse(argv: string[]) {
     else throw new Error(USAGE);
   }
   return options;
-}
-
-/** CPU seconds used so far by every PostgreSQL process (the server and its backends). */
-function postgresCpuSeconds(): number {
-  let total = 0;
-  for (const pid of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (!stat.includes('(postgres)')) continue;
-      const fields = stat.split(') ')[1]!.split(' ');
-      total += (Number(fields[11]) + Number(fields[12])) / 100;
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return total;
 }
 
 async function main() {
@@ -169,8 +154,7 @@ async function main() {
     }
     // Warm up (and, for the flood, get the account throttled), then measure.
     await load({ url: stack.url, connections: 16, seconds: 2, request });
-    const serverBefore = cpuSeconds(stack.server.pid!);
-    const postgresBefore = postgresCpuSeconds();
+    const cpuBefore = cpuSnapshot(stack.server.pid);
     const offset = 5000;
     const result = await load({
       url: stack.url,
@@ -179,8 +163,9 @@ async function main() {
       amount: options.kind === 'code' ? options.users - 1 - offset : undefined,
       request: (i) => request(i + offset),
     });
-    const serverMs = ((cpuSeconds(stack.server.pid!) - serverBefore) * 1000) / result.requests;
-    const postgresMs = ((postgresCpuSeconds() - postgresBefore) * 1000) / result.requests;
+    const cpu = cpuPerRequest(cpuBefore, cpuSnapshot(stack.server.pid), result.requests);
+    const serverMs = (cpu['auth server'] ?? 0) / 1000;
+    const postgresMs = (cpu.postgres ?? 0) / 1000;
     console.log(
       `\n${options.kind}: ${options.users} users, ${result.requests} requests in ${result.seconds} s: ${result.rps.toFixed(0)} rps, p50 ${result.p50} ms, p99 ${result.p99} ms, statuses ${JSON.stringify(result.statuses)}`,
     );
