@@ -47,8 +47,40 @@ describe('a signed-in page: session and user in one statement', () => {
     assert.match(sessionLoads[0]!, /JOIN users u ON u\.id = s\.user_id/);
     const userReads = statements.filter((q) => /\bfrom "users"/i.test(q));
     assert.deepEqual(userReads, [], 'no statement of its own for the user');
-    // The start page's own two reads (groups, apps) and the load: nothing else.
-    assert.equal(statements.length, 3, statements.join('\n'));
+  });
+
+  it('when the row’s user_id names another user than the session’s data, then the session’s own user is the one signed in', async () => {
+    const user = await makeUser(t.db);
+    const other = await makeUser(t.db);
+    const browser = await signInWithPassword(t, user.email, user.password);
+    // The trigger keeps user_id equal to the data's userId; here it is made to disagree.
+    await t.db.raw('ALTER TABLE sessions DISABLE TRIGGER sessions_set_user_id');
+    try {
+      await t.db('sessions').where({ user_id: user.id }).update({ user_id: other.id });
+    } finally {
+      await t.db.raw('ALTER TABLE sessions ENABLE TRIGGER sessions_set_user_id');
+    }
+    const home = await browser.get('/');
+    assert.equal(home.status, 200);
+    assert.ok(home.text.includes(user.email), 'the session’s own user');
+    assert.ok(!home.text.includes(other.email), 'not the user the row’s column named');
+  });
+
+  it('when a session row’s data is JSON null, then it is no session: a new visitor, not an error', async () => {
+    const user = await makeUser(t.db);
+    const browser = await signInWithPassword(t, user.email, user.password);
+    await t.db.raw('ALTER TABLE sessions DISABLE TRIGGER sessions_set_user_id');
+    try {
+      await t
+        .db('sessions')
+        .where({ user_id: user.id })
+        .update({ sess: t.db.raw(`'null'::json`) });
+    } finally {
+      await t.db.raw('ALTER TABLE sessions ENABLE TRIGGER sessions_set_user_id');
+    }
+    const home = await browser.get('/');
+    assert.equal(home.status, 303);
+    assert.match(home.headers.location ?? '', /^\/login/);
   });
 
   it('when the user is deactivated between two pages, then the next page already ends the session', async () => {

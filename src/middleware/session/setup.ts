@@ -4,7 +4,7 @@ import pg from 'pg';
 import type { Config } from '../../config.ts';
 import type { Logger } from '../../logger.ts';
 import { deferSessionWithoutCookie } from './deferred.ts';
-import { createPgSessionStore } from './store.ts';
+import { createPgSessionStore, isSessionLoadFailure } from './store.ts';
 
 /** The session middleware and the pool behind its store, closed together at shutdown. */
 export interface SessionStore {
@@ -68,13 +68,14 @@ export function createSessionMiddleware(
     cookie: { ...sessionCookieAttributes(config), maxAge: config.sessionIdleTimeoutMs },
   });
 
-  // A session that could not be loaded (the database failed or was too slow) is left as it is.
+  // A session the store could not read (the database failed or was too slow) is left as it is.
   // express-session would delete its row when the response ends, since the request has no session
   // (its `unset: 'destroy'`), signing the person out because of a hiccup. Without an id it leaves
-  // the row and the cookie alone, and the person gets the "temporarily unavailable" page.
+  // the row and the cookie alone, and the person gets the "temporarily unavailable" page. Any
+  // other error (a row read but unusable) is left to express-session, which deletes the row.
   const loadOrKeep: RequestHandler = (req, res, next) =>
     express(req, res, (error?: unknown) => {
-      if (error !== undefined) delete (req as { sessionID?: string }).sessionID;
+      if (isSessionLoadFailure(error)) delete (req as { sessionID?: string }).sessionID;
       next(error);
     });
 

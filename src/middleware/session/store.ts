@@ -26,6 +26,16 @@ type LoadedSessionData = session.SessionData & { [LOADED_USER]?: UserLoadedWithS
  * current-user.ts uses it instead of a statement of its own, so a signed-in page reads its session
  * and its user in one round trip.
  */
+const loadFailures = new WeakSet<object>();
+
+/**
+ * Whether `error` is the store failing to read a session (the database down, slow or refusing),
+ * as opposed to a session that was read and could not be used.
+ */
+export function isSessionLoadFailure(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && loadFailures.has(error);
+}
+
 export function takeUserLoadedWithSession(req: Request): UserLoadedWithSession | undefined {
   const loaded = loadedUsers.get(req);
   loadedUsers.delete(req);
@@ -120,16 +130,23 @@ export function createPgSessionStore(options: {
                   WHERE s.sid = $1 AND s.expire >= to_timestamp($2)`,
           values: [sid, Math.ceil(Date.now() / 1000)],
         })
-        .then((result) => {
-          const row = result.rows[0];
-          if (!row) return done(null, null);
-          const { sess, session_user_id: userId } = row;
-          sess[LOADED_USER] = {
-            userId: userId === null ? null : String(userId),
-            user: row.id === null ? null : toUser(row),
-          };
-          done(null, sess);
-        }, done);
+        .then(
+          (result) => {
+            const row = result.rows[0];
+            // A row whose data is not an object (JSON null) is no session: a new one starts.
+            if (!row || typeof row.sess !== 'object' || row.sess === null) return done(null, null);
+            const { sess, session_user_id: userId } = row;
+            sess[LOADED_USER] = {
+              userId: userId === null ? null : String(userId),
+              user: row.id === null ? null : toUser(row),
+            };
+            done(null, sess);
+          },
+          (error: unknown) => {
+            if (typeof error === 'object' && error !== null) loadFailures.add(error);
+            done(error);
+          },
+        );
     }
 
     override createSession(
