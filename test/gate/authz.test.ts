@@ -9,6 +9,7 @@ import { gateDecisionCounts } from '../../src/auth/gate-counters.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { makeUser } from '../helpers/factories.ts';
 import { GATE_ENV, addApp, authRequest, forwardAuth, gateCookieOf } from '../helpers/gate.ts';
+import { statementCalls } from '../helpers/statements.ts';
 import { signInWithPassword } from '../helpers/two-factor.ts';
 
 let t: TestApp;
@@ -166,14 +167,7 @@ describe('what a call costs and leaves behind', () => {
     await authRequest(t, 'https://wiki.example.com/', { cookie }); // the idle clock is fresh now
     // pg_stat_statements sees every statement, prepared or not (knex's query events do not).
     await t.db.raw('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
-    const counts = async () => {
-      const { rows } = await t.db.raw<{ rows: { query: string; calls: string }[] }>(
-        `SELECT query, calls FROM pg_stat_statements
-         WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-           AND query NOT ILIKE '%pg_stat_statements%'`,
-      );
-      return new Map(rows.map((row) => [row.query, Number(row.calls)]));
-    };
+    const counts = () => statementCalls(t.db);
     const before = await counts();
     for (let i = 0; i < 5; i++)
       assert.equal((await authRequest(t, 'https://wiki.example.com/x', { cookie })).status, 200);

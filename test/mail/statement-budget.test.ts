@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createBrowser, csrfTokenIn } from '../helpers/agent.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { statementCalls, WRITE_STATEMENT } from '../helpers/statements.ts';
 import { codeAt, makeUserWithTwoFactor } from '../helpers/two-factor.ts';
-
-const WRITE = /^\s*(with\b[\s\S]*\b)?(insert|update|delete)\b/i;
 
 /**
  * A whole sign-in's database work (password + code), notification work included, counted as
@@ -20,14 +19,7 @@ describe('statements per sign-in, with notifications', () => {
   });
   after(() => t.close());
 
-  async function counters() {
-    const { rows } = await t.db.raw<{ rows: { query: string; calls: string }[] }>(
-      `SELECT query, calls FROM pg_stat_statements
-        WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-          AND query NOT ILIKE '%pg_stat_statements%'`,
-    );
-    return new Map(rows.map((r) => [r.query, Number(r.calls)]));
-  }
+  const counters = () => statementCalls(t.db);
 
   /** Statements and writes of POST /login + POST /login/2fa from `userAgent`. */
   async function signIn(email: string, password: string, secret: string, userAgent: string) {
@@ -59,7 +51,7 @@ describe('statements per sign-in, with notifications', () => {
         statements += n;
         if (n && process.env.SHOW_STATEMENTS)
           console.log(n, query.replace(/\s+/g, ' ').slice(0, 160));
-        if (WRITE.test(query)) writes += n;
+        if (WRITE_STATEMENT.test(query)) writes += n;
       }
     };
     add(before, middle);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { makeUser } from '../helpers/factories.ts';
+import { statementCalls } from '../helpers/statements.ts';
 import { signInWithPassword } from '../helpers/two-factor.ts';
 
 /**
@@ -17,14 +18,7 @@ describe('a signed-in page: session and user in one statement', () => {
   });
   after(() => t.close());
 
-  async function counters() {
-    const { rows } = await t.db.raw<{ rows: { query: string; calls: string }[] }>(
-      `SELECT query, calls FROM pg_stat_statements
-        WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-          AND query NOT ILIKE '%pg_stat_statements%'`,
-    );
-    return new Map(rows.map((r) => [r.query, Number(r.calls)]));
-  }
+  const counters = () => statementCalls(t.db);
 
   /** The statements run between two counter readings, one entry per call. */
   function ran(from: Map<string, number>, to: Map<string, number>): string[] {

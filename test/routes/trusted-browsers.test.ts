@@ -13,6 +13,7 @@ import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { makeUser, uniqueEmail } from '../helpers/factories.ts';
 import { addApp, forwardAuth, gateCookieOf, GATE_ENV } from '../helpers/gate.ts';
 import { rememberSecret } from '../helpers/secrets.ts';
+import { statementCalls, WRITE_STATEMENT } from '../helpers/statements.ts';
 import {
   codeAt,
   makeUserWithTwoFactor,
@@ -435,15 +436,7 @@ describe('#61 every revocation cause forgets every trusted browser', () => {
 });
 
 describe('what a sign-in costs in statements', () => {
-  async function statementCounts() {
-    const { rows } = await t.db.raw<{ rows: { query: string; calls: string }[] }>(
-      `SELECT query, calls FROM pg_stat_statements
-       WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-         AND query NOT ILIKE '%pg_stat_statements%'`,
-    );
-    return new Map(rows.map((row) => [row.query, Number(row.calls)]));
-  }
-  const WRITE = /^\s*(with\b[\s\S]*\b)?(insert|update|delete)\b/i;
+  const statementCounts = () => statementCalls(t.db);
   /** Statements and writes of `posts` (every statement on this database meanwhile). */
   async function measure(posts: () => Promise<void>) {
     const before = await statementCounts();
@@ -455,7 +448,7 @@ describe('what a sign-in costs in statements', () => {
       const ran = calls - (before.get(query) ?? 0);
       if (ran <= 0) continue;
       statements += ran;
-      if (WRITE.test(query)) writes += ran;
+      if (WRITE_STATEMENT.test(query)) writes += ran;
     }
     return { statements, writes };
   }
