@@ -20,12 +20,6 @@ const loadedUsers = new WeakMap<Request, UserLoadedWithSession>();
 const LOADED_USER = Symbol('keygate.loadedUser');
 type LoadedSessionData = session.SessionData & { [LOADED_USER]?: UserLoadedWithSession };
 
-/**
- * The user this request's session named when the store loaded it, once: undefined if the session
- * was not loaded from a row in this request (a new one), was rotated since, or was already taken.
- * current-user.ts uses it instead of a statement of its own, so a signed-in page reads its session
- * and its user in one round trip.
- */
 const loadFailures = new WeakSet<object>();
 
 /**
@@ -36,6 +30,12 @@ export function isSessionLoadFailure(error: unknown): boolean {
   return typeof error === 'object' && error !== null && loadFailures.has(error);
 }
 
+/**
+ * The user this request's session named when the store loaded it, once: undefined if the session
+ * was not loaded from a row in this request (a new one), was rotated since, or was already taken.
+ * current-user.ts uses it instead of a statement of its own, so a signed-in page reads its session
+ * and its user in one round trip.
+ */
 export function takeUserLoadedWithSession(req: Request): UserLoadedWithSession | undefined {
   const loaded = loadedUsers.get(req);
   loadedUsers.delete(req);
@@ -43,9 +43,9 @@ export function takeUserLoadedWithSession(req: Request): UserLoadedWithSession |
 }
 
 /**
- * connect-pg-simple with two changes. Loading and saving use named (prepared) statements, so
- * PostgreSQL parses and plans them once per connection instead of on every page view. And rotating
- * a session id costs one statement, not two.
+ * connect-pg-simple with these changes. Loading and saving use named (prepared) statements, so
+ * PostgreSQL parses and plans them once per connection instead of on every page view. Loading also
+ * reads the session's user (see get). And rotating a session id costs one statement, not two.
  *
  * express-session's regenerate deletes the old row at once and inserts the new one when the session
  * is saved, two round trips on every sign-in step. Here the old row's DELETE goes in the same
