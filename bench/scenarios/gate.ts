@@ -18,7 +18,7 @@ export interface GateResult {
   /** Per authz call, from pg_stat_statements (exact: the calls run one at a time). */
   statementsPerCall: number;
   writesPerCall: number;
-  /** With --floor: the bare server waiting for a batched SELECT 1 (bench/bare-authz.ts). */
+  /** With the floor (bench:gate --floor; a full run's first size): the bare server waiting for a batched SELECT 1 (bench/bare-authz.ts). */
   floorRps?: number;
   floorP99?: number;
   /** CPU µs per request by process group (Linux), for Keygate's runs, the bare's and the floor's. */
@@ -116,7 +116,8 @@ export async function liveGateTokens(ctx: BenchContext, sessions: number): Promi
  * Scenario 10: a static page behind nginx's auth_request, asked about Keygate (a real gate cookie
  * of one of `sessions` live sessions per request) against the same page behind nginx asking a
  * bare Node server that answers 200. Same nginx template (proxy/nginx.conf.template), same static
- * upstream (served by nginx itself), alternating runs; plus the statements one call costs.
+ * upstream (served by nginx itself), alternating runs; plus the statements one call costs. With
+ * `floor`, a third nginx asks the floor (bench/bare-authz.ts with a database), in the same rounds.
  */
 export async function gateScenario(
   ctx: BenchContext,
