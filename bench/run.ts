@@ -12,7 +12,7 @@ import { ROOT } from '../src/dirs.ts';
 import { Browser } from './client.ts';
 import { signInAdmin } from './admin.ts';
 import type { BenchContext } from './context.ts';
-import { machineInfo } from './machine.ts';
+import { cpuTimes, machineInfo, stealShare } from './machine.ts';
 import { parseOptions } from './options.ts';
 import { runPhase, type PhaseResult } from './phase.ts';
 import { renderTable, type Row } from './report.ts';
@@ -40,8 +40,19 @@ import { seedMaterial, seedUsers, UserPool } from './seed.ts';
 import { build, startStack, type Stack } from './stack.ts';
 
 const started = Date.now();
-const say = (line: string) =>
-  process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+const cpuAtStart = cpuTimes();
+let cpuAtLastLine = cpuAtStart;
+/** A progress line, with the hypervisor's steal since the previous one (machine.ts). */
+const say = (line: string) => {
+  const now = cpuTimes();
+  const steal = stealShare(cpuAtLastLine, now);
+  cpuAtLastLine = now;
+  const stolen =
+    steal === null ? '' : `   (steal during the step before: ${(steal * 100).toFixed(1)} %)`;
+  process.stderr.write(
+    `[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}${stolen}\n`,
+  );
+};
 
 async function seed(ctx: BenchContext, from: number, to: number) {
   const t = Date.now();
@@ -137,12 +148,13 @@ async function main() {
       ...outboxRows(outbox),
     ].sort((a, b) => a.scenario.localeCompare(b.scenario, 'en', { numeric: true }));
     const seconds = (Date.now() - started) / 1000;
+    const steal = stealShare(cpuAtStart, cpuTimes());
     const table = renderTable(rows);
     console.log(
       `\nKeygate benchmark${options.quick ? ' (quick)' : ''}: ${options.users} users${options.scaleUsers ? ` and ${options.scaleUsers}` : ''}, BCRYPT_COST ${config.bcryptCost}, UV_THREADPOOL_SIZE ${machine.uvThreadpoolSize}, ${options.connections} connections`,
     );
     console.log(
-      `${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGb} GB, ${machine.platform}, Node ${machine.node}, PostgreSQL ${machine.postgres}\n`,
+      `${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGb} GB, ${machine.platform}, Node ${machine.node}, PostgreSQL ${machine.postgres}${steal === null ? '' : `; steal ${(steal * 100).toFixed(1)} % of the CPU time during the run`}\n`,
     );
     console.log(table);
     const passed = rows.filter((r) => r.pass === true).length;
@@ -161,6 +173,7 @@ async function main() {
         {
           date: new Date().toISOString(),
           seconds,
+          steal,
           options,
           machine,
           seedSeconds,

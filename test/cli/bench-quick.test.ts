@@ -62,6 +62,12 @@ describe('npm run bench -- --quick', () => {
         );
       }
       assert.match(stdout, /AMD|Intel|cores, .*Node v\d+.*PostgreSQL \d+/);
+      // And how much of the machine's CPU time the hypervisor gave to other guests meanwhile.
+      if (process.platform === 'linux')
+        assert.match(
+          stdout,
+          /PostgreSQL \d+[^\n]*; steal \d+\.\d % of the CPU time during the run/,
+        );
       assert.match(stdout, /results: bench\/results\/.*-quick\.json/);
     },
   );
