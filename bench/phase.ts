@@ -19,11 +19,11 @@ export async function runPhase(
 ): Promise<PhaseResult> {
   say(`  3 sign-in page vs bare Express (${ctx.userCount} users)`);
   const login = await loginPage(ctx);
-  say(`  1 password step vs bcrypt ceiling`);
+  say(`  1 password step vs bcrypt ceiling (${ctx.userCount} users)`);
   const password = await passwordStep(ctx);
-  say(`  2 code step`);
+  say(`  2 code step (${ctx.userCount} users)`);
   const code = await codeStep(ctx);
-  say(`  7 admin list`);
+  say(`  7 admin list (${ctx.userCount} users)`);
   const admin = await adminList(ctx);
   return { users: ctx.userCount, login, password, code, admin };
 }

@@ -42,11 +42,18 @@ import { build, startStack, type Stack } from './stack.ts';
 const started = Date.now();
 const cpuAtStart = cpuTimes();
 let cpuAtLastLine = cpuAtStart;
-/** A progress line, with the hypervisor's steal since the previous one (machine.ts). */
+let lastLine = '';
+/** Steps during which the hypervisor took more than this share of the CPU: listed after the table. */
+const NOISY_STEAL = 0.05;
+const noisySteps: { step: string; steal: number }[] = [];
+/** A progress line, with the hypervisor's steal during the step it ends (machine.ts). */
 const say = (line: string) => {
   const now = cpuTimes();
   const steal = stealShare(cpuAtLastLine, now);
   cpuAtLastLine = now;
+  if (steal !== null && steal > NOISY_STEAL && lastLine)
+    noisySteps.push({ step: lastLine.trim(), steal });
+  lastLine = line;
   const stolen =
     steal === null ? '' : `   (steal during the step before: ${(steal * 100).toFixed(1)} %)`;
   process.stderr.write(
@@ -147,6 +154,7 @@ async function main() {
       ...oidcRows(oidc, phases[0]!.login.rps),
       ...outboxRows(outbox),
     ].sort((a, b) => a.scenario.localeCompare(b.scenario, 'en', { numeric: true }));
+    say('done');
     const seconds = (Date.now() - started) / 1000;
     const steal = stealShare(cpuAtStart, cpuTimes());
     const table = renderTable(rows);
@@ -160,6 +168,13 @@ async function main() {
     const passed = rows.filter((r) => r.pass === true).length;
     const failed = rows.filter((r) => r.pass === false).length;
     console.log(`\n${passed} passed, ${failed} failed, in ${seconds.toFixed(0)} s`);
+    // A VM's neighbours take CPU in bursts that no same-run ratio cancels: say where they did.
+    if (noisySteps.length)
+      console.log(
+        `steps during which the hypervisor took more than ${NOISY_STEAL * 100} % of the CPU (steal): ${noisySteps
+          .map(({ step, steal: share }) => `${step} (${(share * 100).toFixed(1)} %)`)
+          .join('; ')}`,
+      );
 
     const dir = path.join(ROOT, 'bench', 'results');
     fs.mkdirSync(dir, { recursive: true });
@@ -174,6 +189,7 @@ async function main() {
           date: new Date().toISOString(),
           seconds,
           steal,
+          noisySteps,
           options,
           machine,
           seedSeconds,
