@@ -124,7 +124,7 @@ async function main() {
     // At the first size the gate's runs alternate with a third, the floor: the bare endpoint
     // waiting for a batched SELECT 1, what one round trip to the database costs on this machine
     // with nothing else done (row 10 cannot beat it while each call asks the database). Not in a
-    // quick run, which has a minute (\`npm run bench:gate -- --quick --floor\` runs it alone).
+    // quick run, which has a minute (`npm run bench:gate -- --quick --floor` runs it alone).
     const gate: GateResult[] = [
       await gateScenario(ctx, options.gateSessions, { floor: !options.quick }),
     ];

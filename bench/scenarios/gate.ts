@@ -18,7 +18,10 @@ export interface GateResult {
   /** Per authz call, from pg_stat_statements (exact: the calls run one at a time). */
   statementsPerCall: number;
   writesPerCall: number;
-  /** With the floor (bench:gate --floor; a full run's first size): the bare server waiting for a batched SELECT 1 (bench/bare-authz.ts). */
+  /**
+   * With the floor (bench:gate --floor; a full run's first size): the bare server waiting for a
+   * batched SELECT 1 (bench/bare-authz.ts).
+   */
   floorRps?: number;
   floorP99?: number;
   /** CPU µs per request by process group (Linux), for Keygate's runs, the bare's and the floor's. */

@@ -62,7 +62,7 @@ export async function memory(ctx: BenchContext): Promise<MemoryResult> {
       case 1:
         // The admin list and a search, alternately: a sixteenth of the mix, still far more than
         // real traffic has, where the gate's calls are most of it. (It was an eighth: the list is
-        // the dearest page, and those 6,000 more of it made this scenario a fifth of the run.)
+        // the dearest page, and those 6,250 more of it made this scenario a fifth of the run.)
         if (i % 16 === 9) return gateCall(i);
         if (i % 32 === 1) return { path: '/admin/users', headers: { cookie: ctx.admin.cookie } };
         return {
