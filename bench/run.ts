@@ -62,6 +62,8 @@ const say = (line: string) => {
 };
 
 async function seed(ctx: BenchContext, from: number, to: number) {
+  // A line before and one after, so that the seed's steal is its own, not the step's before it.
+  say(`seeding users ${from}..${to}`);
   const t = Date.now();
   await seedUsers(ctx.stack.db, ctx.material, from, to);
   say(`seeded users ${from}..${to} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
