@@ -43,6 +43,7 @@ const started = Date.now();
 const cpuAtStart = cpuTimes();
 let cpuAtLastLine = cpuAtStart;
 let lastLine = '';
+let lastLineAt = Date.now();
 /** Steps during which the hypervisor took more than this share of the CPU: listed after the table. */
 const NOISY_STEAL = 0.05;
 const noisySteps: { step: string; steal: number }[] = [];
@@ -51,9 +52,11 @@ const say = (line: string) => {
   const now = cpuTimes();
   const steal = stealShare(cpuAtLastLine, now);
   cpuAtLastLine = now;
-  if (steal !== null && steal > NOISY_STEAL && lastLine)
+  // A step of under a second (a progress line right after another) has too few ticks to judge.
+  if (steal !== null && steal > NOISY_STEAL && lastLine && Date.now() - lastLineAt >= 1000)
     noisySteps.push({ step: lastLine.trim(), steal });
   lastLine = line;
+  lastLineAt = Date.now();
   const stolen =
     steal === null ? '' : `   (steal during the step before: ${(steal * 100).toFixed(1)} %)`;
   process.stderr.write(
