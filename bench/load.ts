@@ -3,6 +3,7 @@ import { proxyHeaders } from './client.ts';
 
 export interface LoadResult {
   rps: number;
+  /** Milliseconds, to the microsecond, over the 2xx answers (as autocannon counts latency). */
   p50: number;
   p99: number;
   requests: number;
@@ -31,11 +32,20 @@ export interface LoadOptions {
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
-/** One autocannon run against the server (a separate process), with per-request shapes. */
+/**
+ * One autocannon run against the server (a separate process), with per-request shapes.
+ *
+ * Its latency percentiles are taken from each answer's own time, not from autocannon's
+ * histogram, which keeps whole milliseconds: at a p99 of 3 or 4 ms (the gate's bare endpoint),
+ * one millisecond cut off is a quarter of the figure a ratio is taken of.
+ */
 export async function load(options: LoadOptions): Promise<LoadResult> {
   let index = 0;
   const first = options.request(0);
-  const result = await autocannon({
+  const times: number[] = [];
+  // Without a callback autocannon answers with its instance, an EventEmitter that is also the
+  // promise of the result (its types know only the promise).
+  const run = autocannon({
     url: options.url,
     connections: options.connections,
     ...(options.amount ? { amount: options.amount } : {}),
@@ -61,7 +71,13 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
         },
       },
     ],
+  }) as Promise<autocannon.Result> & {
+    on(event: 'response', listener: (...args: [unknown, number, number, number]) => void): void;
+  };
+  run.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
+    if (status >= 200 && status <= 299) times.push(ms);
   });
+  const result = await run;
   const statuses: Record<string, number> = {};
   for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) {
     statuses[code] = stat.count ?? 0;
@@ -69,8 +85,8 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
   const requests = Object.values(statuses).reduce((a, b) => a + b, 0);
   return {
     rps: requests / result.duration,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
+    p50: times.length ? percentile(times, 50) : 0,
+    p99: times.length ? percentile(times, 99) : 0,
     requests,
     seconds: result.duration,
     statuses,

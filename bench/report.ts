@@ -15,6 +15,11 @@ export function fmt(value: number, digits = 1): string {
   return value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
 }
 
+/** A latency in milliseconds: to a tenth below 10 ms (the gate's 3 ms), whole above. */
+export function ms(value: number): string {
+  return Number.isFinite(value) && value < 10 ? value.toFixed(1) : fmt(value, 0);
+}
+
 export function ratioText(value: number): string {
   return Number.isFinite(value) ? value.toFixed(2) : 'n/a';
 }

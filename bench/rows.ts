@@ -1,6 +1,6 @@
 import { cpuText } from './cpu-split.ts';
 import type { PhaseResult } from './phase.ts';
-import { fmt, ratioText, type Row } from './report.ts';
+import { fmt, ms, ratioText, type Row } from './report.ts';
 import type { AnonymousSessionsResult } from './scenarios/anonymous-sessions.ts';
 import type { AttackResult } from './scenarios/attack.ts';
 import type { DatabaseWorkResult } from './scenarios/database-work.ts';
@@ -19,7 +19,7 @@ export function phaseRows(p: PhaseResult): Row[] {
     {
       scenario: `1 password step${at}`,
       figure: 'sign-ins/s vs bcrypt ceiling',
-      measured: `${fmt(p.password.rps, 2)}/s, p99 ${fmt(p.password.p99, 0)} ms`,
+      measured: `${fmt(p.password.rps, 2)}/s, p99 ${ms(p.password.p99)} ms`,
       baseline: `bcrypt ${fmt(p.password.ceiling, 2)}/s (before ${fmt(p.password.ceilings[0]!, 2)}, after ${fmt(p.password.ceilings[1]!, 2)})`,
       ratio: ratioText(p.password.ratio),
       target: '≥ 0.90',
@@ -28,7 +28,7 @@ export function phaseRows(p: PhaseResult): Row[] {
     {
       scenario: `2 code step${at}`,
       figure: 'rps vs GET /login rps',
-      measured: `${fmt(p.code.rps, 0)} rps, p99 ${fmt(p.code.p99, 0)} ms`,
+      measured: `${fmt(p.code.rps, 0)} rps, p99 ${ms(p.code.p99)} ms`,
       baseline: `GET /login ${fmt(p.login.rps, 0)} rps`,
       ratio: ratioText(p.code.rps / p.login.rps),
       // Issue 18: reported, no target this round (a counted, locked transaction per sign-in).
@@ -38,8 +38,8 @@ export function phaseRows(p: PhaseResult): Row[] {
     {
       scenario: `3 sign-in page${at}`,
       figure: 'new visitors rps vs bare Express rendering',
-      measured: `${fmt(p.login.rps, 0)} rps, p99 ${fmt(p.login.p99, 0)} ms`,
-      baseline: `bare Express rendering it: ${fmt(p.login.bareRps, 0)} rps, p99 ${fmt(p.login.bareP99, 0)} ms (${fmt(p.login.pageBytes, 0)} B page)`,
+      measured: `${fmt(p.login.rps, 0)} rps, p99 ${ms(p.login.p99)} ms`,
+      baseline: `bare Express rendering it: ${fmt(p.login.bareRps, 0)} rps, p99 ${ms(p.login.bareP99)} ms (${fmt(p.login.pageBytes, 0)} B page)`,
       ratio: ratioText(p.login.ratio),
       target: '≥ 0.35',
       pass: p.login.ratio >= 0.35,
@@ -47,8 +47,8 @@ export function phaseRows(p: PhaseResult): Row[] {
     {
       scenario: `3 sign-in page${at}`,
       figure: 'new visitors rps vs bare Express sending bytes',
-      measured: `${fmt(p.login.rps, 0)} rps, p99 ${fmt(p.login.p99, 0)} ms`,
-      baseline: `the same bytes as a string: ${fmt(p.login.bytesRps, 0)} rps, p99 ${fmt(p.login.bytesP99, 0)} ms`,
+      measured: `${fmt(p.login.rps, 0)} rps, p99 ${ms(p.login.p99)} ms`,
+      baseline: `the same bytes as a string: ${fmt(p.login.bytesRps, 0)} rps, p99 ${ms(p.login.bytesP99)} ms`,
       ratio: ratioText(p.login.rps / p.login.bytesRps),
       target: 'reported',
       pass: null,
@@ -56,8 +56,8 @@ export function phaseRows(p: PhaseResult): Row[] {
     ...Object.entries(p.admin.pages).map(([name, page]) => ({
       scenario: `7 admin list ${name}${at}`,
       figure: 'p99 vs sign-in page p99',
-      measured: `${fmt(page.rps, 0)} rps, p99 ${fmt(page.p99, 0)} ms`,
-      baseline: `GET /login p99 ${fmt(p.login.p99, 0)} ms`,
+      measured: `${fmt(page.rps, 0)} rps, p99 ${ms(page.p99)} ms`,
+      baseline: `GET /login p99 ${ms(p.login.p99)} ms`,
       ratio: ratioText(page.p99 / p.login.p99),
       target: '≤ 3.0',
       pass: page.p99 / p.login.p99 <= 3,
@@ -191,8 +191,8 @@ export function attackRows(a: AttackResult): Row[] {
     {
       scenario: '6 attack isolation',
       figure: 'legit sign-in p99 during flood vs without',
-      measured: `${fmt(a.floodP99, 0)} ms (${a.floodSamples} sign-ins)`,
-      baseline: `${fmt(a.quietP99, 0)} ms without flood (${a.quietSamples})`,
+      measured: `${ms(a.floodP99)} ms (${a.floodSamples} sign-ins)`,
+      baseline: `${ms(a.quietP99)} ms without flood (${a.quietSamples})`,
       ratio: ratioText(a.floodP99 / a.quietP99),
       target: '≤ 2.0',
       pass: a.floodP99 / a.quietP99 <= 2,
@@ -258,8 +258,8 @@ export function gateRows(results: GateResult[]): Row[] {
       {
         scenario: `10 gate${at}`,
         figure: 'static page via nginx rps vs bare auth endpoint',
-        measured: `${fmt(g.rps, 0)} rps, p99 ${fmt(g.p99, 0)} ms`,
-        baseline: `bare ${fmt(g.bareRps, 0)} rps, p99 ${fmt(g.bareP99, 0)} ms`,
+        measured: `${fmt(g.rps, 0)} rps, p99 ${ms(g.p99)} ms`,
+        baseline: `bare ${fmt(g.bareRps, 0)} rps, p99 ${ms(g.bareP99)} ms`,
         ratio: ratioText(ratio),
         target: '≥ 0.70',
         pass: ratio >= 0.7,
@@ -267,8 +267,8 @@ export function gateRows(results: GateResult[]): Row[] {
       {
         scenario: `10 gate${at}`,
         figure: 'p99 vs bare auth endpoint p99',
-        measured: `${fmt(g.p99, 0)} ms`,
-        baseline: `${fmt(Math.max(g.bareP99, 1), 0)} ms (at least 1)`,
+        measured: `${ms(g.p99)} ms`,
+        baseline: `${ms(Math.max(g.bareP99, 1))} ms${g.bareP99 < 1 ? ' (taken as 1)' : ''}`,
         ratio: ratioText(p99),
         target: '≤ 2.0',
         pass: p99 <= 2,
@@ -303,7 +303,7 @@ export function gateRows(results: GateResult[]): Row[] {
     rows.push({
       scenario: `10 floor @${users(g.users)}`,
       figure: 'bare endpoint + a batched SELECT 1 vs bare endpoint',
-      measured: `${fmt(g.floorRps, 0)} rps, p99 ${fmt(g.floorP99 ?? 0, 0)} ms`,
+      measured: `${fmt(g.floorRps, 0)} rps, p99 ${ms(g.floorP99 ?? 0)} ms`,
       baseline: `bare ${fmt(g.bareRps, 0)} rps (Keygate ${fmt(g.rps / g.floorRps, 2)} of the floor)`,
       ratio: ratioText(g.floorRps / g.bareRps),
       target: 'printed',
@@ -344,7 +344,7 @@ export function oidcRows(o: OidcResult, loginRps: number): Row[] {
     {
       scenario: '12 OIDC',
       figure: 'code-for-token exchange rps vs GET /login',
-      measured: `${fmt(o.tokenRps, 0)} rps, p99 ${fmt(o.tokenP99, 0)} ms`,
+      measured: `${fmt(o.tokenRps, 0)} rps, p99 ${ms(o.tokenP99)} ms`,
       baseline: `GET /login ${fmt(loginRps, 0)} rps`,
       ratio: ratioText(o.tokenRps / loginRps),
       target: 'printed',
@@ -353,7 +353,7 @@ export function oidcRows(o: OidcResult, loginRps: number): Row[] {
     {
       scenario: '12 OIDC',
       figure: 'userinfo rps vs GET /login',
-      measured: `${fmt(o.userinfoRps, 0)} rps, p99 ${fmt(o.userinfoP99, 0)} ms`,
+      measured: `${fmt(o.userinfoRps, 0)} rps, p99 ${ms(o.userinfoP99)} ms`,
       baseline: `GET /login ${fmt(loginRps, 0)} rps`,
       ratio: ratioText(o.userinfoRps / loginRps),
       target: 'printed',
